@@ -1,0 +1,48 @@
+# Two commands matter: `make run` and `make test`. Everything they need is installed by them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
+MO := verification/translations/ar/LC_MESSAGES/messages.mo
+
+.PHONY: run test lint bench install lock messages clean
+
+run: install
+	$(BIN)/hawiya init
+	$(BIN)/hawiya demo
+	$(BIN)/hawiya run --host 127.0.0.1 --port 5000
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench
+
+install: $(STAMP) $(MO)
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+$(MO): verification/translations/ar/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d verification/translations -D messages
+
+# Re-extract the strings of the code and templates and merge them into the Arabic catalogue.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o verification/translations/messages.pot .
+	$(BIN)/pybabel update -i verification/translations/messages.pot -d verification/translations
+
+# Re-pin every dependency after a change to pyproject.toml.
+lock: install
+	$(BIN)/python -m pip install --quiet uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra test -o requirements.lock
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,119 @@
+"""The `hawiya` commands that manage the schema, the keys and the register."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from identity import db, signing
+from identity.register_import import ImportRefused, ImportResult, import_csv
+
+DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
+
+beneficiaries_cli = AppGroup("beneficiaries", help="Manage the beneficiary register.")
+db_cli = AppGroup("db", help="Schema migrations (for developers).")
+
+
+@click.command("init")
+@with_appcontext
+def init_command() -> None:
+    """Create or upgrade the schema and create a signing key if there is none."""
+    before, after = db.upgrade(db.get_db().engine)
+    if before == after:
+        click.echo(f"Schema is up to date (revision {after}).")
+    else:
+        click.echo(f"Schema upgraded from {before or 'empty'} to {after}.")
+    keys_dir = Path(current_app.config["KEYS_DIR"])
+    if signing.key_files(keys_dir):
+        click.echo(f"Signing keys present in {keys_dir}.")
+    else:
+        kid = signing.create_key(keys_dir)
+        click.echo(f"Created signing key {kid} in {keys_dir}.")
+
+
+def require_schema() -> None:
+    """Stop with a clear message when `hawiya init` has not been run on this database."""
+    if db.current_revision(db.get_db().engine) != db.head_revision():
+        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
+
+
+def print_summary(result: ImportResult, label: str) -> None:
+    """Print what an import did, and where the rejected rows went."""
+    click.echo(
+        f"{label}: {result.created} new, {result.updated} updated, {result.unchanged} unchanged, "
+        f"{result.rejected} rejected"
+        + (f", {result.blank_lines} blank lines skipped" if result.blank_lines else "")
+        + "."
+    )
+    if result.rejects_path:
+        for line, reason in result.rejects[:5]:
+            click.echo(f"  line {line}: {reason}", err=True)
+        if result.rejected > 5:
+            click.echo(f"  … and {result.rejected - 5} more.", err=True)
+        click.echo(f"Every rejected row, with its line number and reason: {result.rejects_path}")
+
+
+def run_import(path: Path, encoding: str | None) -> ImportResult:
+    """Import a register CSV with a progress bar on the terminal."""
+    require_schema()
+    size = path.stat().st_size if path.exists() else 0
+    stderr = sys.stderr
+    with click.progressbar(
+        length=size, label="Importing", file=stderr, hidden=not stderr.isatty()
+    ) as bar:
+        position = 0
+
+        def advance(done: int) -> None:
+            nonlocal position
+            bar.update(done - position)
+            position = done
+
+        try:
+            return import_csv(db.session(), path, encoding=encoding, progress=advance)
+        except ImportRefused as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@beneficiaries_cli.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--encoding", help="The file's text encoding when it is not UTF-8 (e.g. windows-1256)."
+)
+def import_command(file: Path, encoding: str | None) -> None:
+    """Upsert beneficiaries from FILE.csv; rejected rows go to FILE.rejects.csv."""
+    result = run_import(file, encoding)
+    print_summary(result, f"Imported {result.imported} of {result.imported + result.rejected} rows")
+    if result.rejected:
+        raise SystemExit(1)
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command() -> None:
+    """Load the synthetic demo register and say how to try the service."""
+    result = run_import(DEMO_REGISTER, None)
+    print_summary(result, "Demo register")
+    if result.rejected:
+        raise SystemExit(1)
+    with DEMO_REGISTER.open(encoding="utf-8") as demo:
+        demo.readline()
+        civil_id, file_number, _ar, name_en, *_ = demo.readline().split(",")
+    url = current_app.config["PUBLIC_URL"]
+    click.echo(f"Open {url}/ — a demo beneficiary: {name_en}, civil ID {civil_id}, "
+               f"file number {file_number}.")  # fmt: skip
+
+
+@db_cli.command("revision")
+@click.argument("message")
+@click.option("--autogenerate", is_flag=True, help="Compare the models with the database.")
+def revision_command(message: str, autogenerate: bool) -> None:
+    """Write a new migration file in identity/migrations/versions/."""
+    db.new_revision(db.get_db().engine, message, autogenerate)
+
+
+def init_app(app: Flask) -> None:
+    """Register the commands on the app's CLI."""
+    for command in (init_command, demo_command, beneficiaries_cli, db_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,113 @@
+"""Configuration: the defaults of DESIGN.md, HAWIYA_* overrides, and the start-up checks."""
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "ENV": "development",
+    "PUBLIC_URL": "http://127.0.0.1:5000",
+    "DATABASE_URL": "sqlite:///instance/hawiya.sqlite3",
+    "REDIS_URL": None,
+    "SECRET_KEY": None,
+    "KEYS_DIR": "keys",
+    "SMS_BACKEND": "console",
+    "SMS_HTTP_URL": None,
+    "SMS_HTTP_TOKEN": None,
+    "OTP_TTL": 300,
+    "OTP_RESEND_COOLDOWN": 60,
+    "QR_TTL": 60,
+    "SESSION_IDLE": 900,
+    "SESSION_MAX": 43200,
+    "TRUSTED_PROXIES": 0,
+    "WORKERS": 1,
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+}
+
+ENVIRONMENTS = ("development", "production", "testing")
+SMS_BACKENDS = ("console", "http")
+INTEGER_SETTINGS = (
+    "OTP_TTL",
+    "OTP_RESEND_COOLDOWN",
+    "QR_TTL",
+    "SESSION_IDLE",
+    "SESSION_MAX",
+    "TRUSTED_PROXIES",
+    "WORKERS",
+)
+
+
+class ConfigError(click.ClickException):
+    """A setting that makes it unsafe or impossible to start; the message says which and why."""
+
+    exit_code = 2
+
+
+def resolve_paths(config: dict[str, Any], instance_path: Path) -> None:
+    """Anchor the relative paths of the defaults at the project folder, not the working folder."""
+    url = str(config["DATABASE_URL"])
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        path = PROJECT_ROOT / url[len(prefix) :]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config["DATABASE_URL"] = prefix + str(path)
+    keys_dir = Path(config["KEYS_DIR"])
+    config["KEYS_DIR"] = str(keys_dir if keys_dir.is_absolute() else PROJECT_ROOT / keys_dir)
+    config["INSTANCE_PATH"] = str(instance_path)
+
+
+def load_secret_key(config: dict[str, Any], instance_path: Path) -> None:
+    """Use HAWIYA_SECRET_KEY, or in development a key generated once into the instance folder."""
+    if config.get("SECRET_KEY"):
+        return
+    if config["ENV"] == "production":
+        raise ConfigError(
+            "HAWIYA_SECRET_KEY is not set: production needs a secret of its own "
+            "(generate one with: python -c 'import secrets; print(secrets.token_hex(32))')."
+        )
+    path = instance_path / "secret_key"
+    if not path.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_hex(32))
+    config["SECRET_KEY"] = path.read_text().strip()
+
+
+def check(config: dict[str, Any]) -> None:
+    """Refuse to start, with one clear sentence, on a configuration that cannot work safely."""
+    if config["ENV"] not in ENVIRONMENTS:
+        raise ConfigError(f"HAWIYA_ENV must be one of {', '.join(ENVIRONMENTS)}.")
+    for name in INTEGER_SETTINGS:
+        value = config[name]
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise ConfigError(f"HAWIYA_{name} must be a whole number of 0 or more, not {value!r}.")
+    if config["WORKERS"] < 1:
+        raise ConfigError("HAWIYA_WORKERS must be at least 1.")
+    if config["WORKERS"] > 1 and not config.get("REDIS_URL"):
+        raise ConfigError(
+            f"HAWIYA_WORKERS is {config['WORKERS']} but HAWIYA_REDIS_URL is not set: codes, "
+            "sessions and rate limits must be shared, so more than one worker needs Redis."
+        )
+    if config["SMS_BACKEND"] not in SMS_BACKENDS:
+        raise ConfigError(
+            f"HAWIYA_SMS_BACKEND must be 'console' or 'http', not {config['SMS_BACKEND']!r}."
+        )
+    if config["SMS_BACKEND"] == "http" and not (
+        config.get("SMS_HTTP_URL") and config.get("SMS_HTTP_TOKEN")
+    ):
+        raise ConfigError(
+            "HAWIYA_SMS_BACKEND is 'http' but HAWIYA_SMS_HTTP_URL or HAWIYA_SMS_HTTP_TOKEN "
+            "is not set."
+        )
+    if config["ENV"] == "production" and config["SMS_BACKEND"] != "http":
+        raise ConfigError(
+            "HAWIYA_SMS_BACKEND must be 'http' in production: the console sender prints codes."
+        )
+    if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
+        raise ConfigError("HAWIYA_PUBLIC_URL must start with http:// or https://.")

@@ -1,0 +1,114 @@
+"""The database: one engine per app, a session per request or command, and the migrations."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask, current_app
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class Base(DeclarativeBase):
+    """The base of every model."""
+
+
+class Database:
+    """An engine and a thread-scoped session factory bound to it."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url)
+        self.session = scoped_session(sessionmaker(self.engine, expire_on_commit=False))
+
+
+def make_engine(url: str, **options: Any) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout on every connection."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30}, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True, **options)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    """Bind a Database to the app and remove the session at the end of each request."""
+    database = Database(app.config["DATABASE_URL"])
+    app.extensions["hawiya.db"] = database
+
+    @app.teardown_appcontext
+    def remove_session(_exc: BaseException | None) -> None:
+        database.session.remove()
+
+
+def get_db() -> Database:
+    """Return the current app's Database."""
+    db: Database = current_app.extensions["hawiya.db"]
+    return db
+
+
+def session() -> Session:
+    """Return the session of the current request or command."""
+    return get_db().session()
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """Run a block in one transaction: commit if it ends normally, roll back if it raises."""
+    db_session = session()
+    try:
+        yield db_session
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise
+
+
+def ping() -> None:
+    """Run a trivial query; raises if the database cannot be reached."""
+    with get_db().engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _alembic_config(engine: Engine) -> AlembicConfig:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest migration; return the revisions before and after."""
+    before = current_revision(engine)
+    command.upgrade(_alembic_config(engine), "head")
+    return before, current_revision(engine)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the schema's migration revision, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """Return the newest migration revision the code knows."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def new_revision(engine: Engine, message: str, autogenerate: bool) -> None:
+    """Write a new migration file (for developers changing the schema)."""
+    command.revision(_alembic_config(engine), message=message, autogenerate=autogenerate)

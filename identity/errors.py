@@ -1,0 +1,128 @@
+"""One error shape, built in one place: JSON for the API, a page for people."""
+
+import logging
+
+from flask import Flask, Response, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
+
+from identity.store import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error the client can act on; subclasses set the status and the kebab-case code."""
+
+    status = 400
+    code = "bad-request"
+    message = "The request could not be understood."
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.retry_after = retry_after
+
+
+class BadRequest(ApiError):
+    status, code = 400, "bad-request"
+
+
+class ValidationFailed(ApiError):
+    status, code = 400, "invalid-input"
+
+
+class Unauthorized(ApiError):
+    status, code, message = 401, "unauthorized", "Authentication is required."
+
+
+class Forbidden(ApiError):
+    status, code, message = 403, "forbidden", "You are not allowed to do this."
+
+
+class NotFound(ApiError):
+    status, code, message = 404, "not-found", "Nothing was found at this address."
+
+
+class TooManyRequests(ApiError):
+    status, code, message = 429, "too-many-requests", "Too many requests; try again later."
+
+
+class ServiceUnavailable(ApiError):
+    status, code, message = 503, "unavailable", "The service is busy; try again in a minute."
+
+
+# Titles for the people's pages, by status; the JSON message stays in English for integrators.
+PAGE_TITLES = {
+    400: _l("The request could not be understood"),
+    401: _l("Please sign in"),
+    403: _l("You are not allowed to see this page"),
+    404: _l("Page not found"),
+    405: _l("This action is not allowed here"),
+    413: _l("The file is too large"),
+    415: _l("This kind of file is not accepted"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong on our side"),
+    503: _l("The service is busy"),
+}
+
+
+def wants_json() -> bool:
+    """Answer the API, and any client that asks for JSON over HTML, in JSON."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json"
+
+
+def error_response(
+    status: int, code: str, message: str, retry_after: int | None = None
+) -> Response:
+    """Build the one error response of the whole service."""
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message}})
+    else:
+        title = str(PAGE_TITLES.get(status, PAGE_TITLES[400]))
+        response = Response(render_template("error.html", status=status, title=title))
+    response.status_code = status
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _kebab(name: str) -> str:
+    return "-".join(name.lower().split())
+
+
+def register(app: Flask) -> None:
+    """Route every error, ours and the framework's, through error_response."""
+
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError) -> Response:
+        return error_response(error.status, error.code, error.message, error.retry_after)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = _kebab(error.name or "error")
+        response = error_response(status, code, error.description or error.name)
+        if status == 405 and error.get_response().headers.get("Allow"):
+            response.headers["Allow"] = error.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(StoreUnavailable)
+    def store_down(_error: StoreUnavailable) -> Response:
+        log.error("the store (Redis) is unreachable")
+        return error_response(503, "unavailable", ServiceUnavailable.message, retry_after=30)
+
+    @app.errorhandler(OperationalError)
+    def database_down(_error: OperationalError) -> Response:
+        log.error("the database is unreachable or refused the query")
+        return error_response(503, "unavailable", ServiceUnavailable.message, retry_after=30)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        # Logged with its traceback for us; the client sees one sentence and no internals.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal-error", "Something went wrong on our side.")

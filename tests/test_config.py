@@ -1,0 +1,92 @@
+"""Start-up refuses, with one clear sentence, any configuration that cannot work safely."""
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from identity.config import ConfigError, load_secret_key
+from identity.signing import create_key
+from tests.conftest import make_app
+
+HTTP_SMS = {"SMS_BACKEND": "http", "SMS_HTTP_URL": "http://127.0.0.1:9/sms", "SMS_HTTP_TOKEN": "t"}
+
+
+@pytest.mark.parametrize(
+    ("settings", "words"),
+    [
+        ({"ENV": "production", "SECRET_KEY": None, **HTTP_SMS}, "HAWIYA_SECRET_KEY is not set"),
+        ({"ENV": "staging"}, "HAWIYA_ENV must be one of"),
+        ({"WORKERS": 2}, "more than one worker needs Redis"),
+        ({"WORKERS": 0}, "HAWIYA_WORKERS must be at least 1"),
+        ({"OTP_TTL": "300s"}, "HAWIYA_OTP_TTL must be a whole number"),
+        ({"QR_TTL": -1}, "HAWIYA_QR_TTL must be a whole number"),
+        ({"SMS_BACKEND": "carrier-pigeon"}, "HAWIYA_SMS_BACKEND must be"),
+        ({"SMS_BACKEND": "http"}, "HAWIYA_SMS_HTTP_URL or HAWIYA_SMS_HTTP_TOKEN is not set"),
+        ({"ENV": "production", "SECRET_KEY": "x" * 64}, "must be 'http' in production"),
+        ({"PUBLIC_URL": "hawiya.example"}, "HAWIYA_PUBLIC_URL must start with"),
+    ],
+)
+def test_refuses_to_start(tmp_path: Path, settings: dict[str, object], words: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        make_app(tmp_path, **settings)
+    assert words in refused.value.message
+    assert refused.value.message.count(". ") <= 1  # one sentence (two at most with advice)
+
+
+def test_several_workers_start_with_redis(tmp_path: Path) -> None:
+    app = make_app(tmp_path, WORKERS=3, REDIS_URL="redis://127.0.0.1:6379/15")
+    assert app.config["WORKERS"] == 3
+
+
+def test_environment_variables_override_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAWIYA_QR_TTL", "45")
+    monkeypatch.setenv("HAWIYA_PUBLIC_URL", "https://id.example.gov")
+    app = make_app(tmp_path)
+    assert app.config["QR_TTL"] == 45
+    assert app.config["PUBLIC_URL"] == "https://id.example.gov"
+
+
+def test_a_number_setting_given_as_text_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAWIYA_OTP_TTL", "five minutes")
+    with pytest.raises(ConfigError, match="HAWIYA_OTP_TTL"):
+        make_app(tmp_path)
+
+
+def test_a_corrupt_signing_key_is_refused(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    keys.mkdir()
+    (keys / "broken.pem").write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n")
+    with pytest.raises(ConfigError, match=r"signing key .*broken.pem cannot be read"):
+        make_app(tmp_path)
+
+
+def test_a_keys_path_that_is_not_a_folder_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "keys").write_text("oops")
+    with pytest.raises(ConfigError, match="keys folder"):
+        make_app(tmp_path)
+
+
+def test_a_readable_key_starts(tmp_path: Path) -> None:
+    create_key(tmp_path / "keys")
+    assert make_app(tmp_path).config["KEYS_DIR"] == str(tmp_path / "keys")
+
+
+def test_development_secret_is_generated_once_and_private(tmp_path: Path) -> None:
+    first = {"ENV": "development", "SECRET_KEY": None}
+    second = {"ENV": "development", "SECRET_KEY": None}
+    load_secret_key(first, tmp_path)
+    load_secret_key(second, tmp_path)
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert len(str(first["SECRET_KEY"])) == 64
+    assert stat.S_IMODE((tmp_path / "secret_key").stat().st_mode) == 0o600
+
+
+def test_production_never_falls_back_to_a_generated_secret(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        load_secret_key({"ENV": "production", "SECRET_KEY": ""}, tmp_path)
+    assert not (tmp_path / "secret_key").exists()

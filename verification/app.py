@@ -1,0 +1,45 @@
+"""The application factory and the `hawiya` command.
+
+It lives in `verification`, the outer layer: the only package allowed to import both sides.
+"""
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from flask.cli import FlaskGroup
+
+from identity import commands, db, errors, headers, health, home, i18n, store
+from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
+from identity.signing import check_keys_dir
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app from the defaults, HAWIYA_* variables and test_config; refuse bad settings."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("HAWIYA")
+    if test_config:
+        app.config.from_mapping(test_config)
+    instance = Path(app.instance_path)
+    resolve_paths(app.config, instance)
+    check(app.config)
+    load_secret_key(app.config, instance)
+    check_keys_dir(Path(app.config["KEYS_DIR"]))
+
+    db.init_app(app)
+    store.init_app(app)
+    i18n.init_app(app)
+    headers.init_app(app)
+    errors.register(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(home.bp)
+    commands.init_app(app)
+    return app
+
+
+cli = FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)
