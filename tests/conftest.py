@@ -22,7 +22,7 @@ POSTGRES_URL = os.environ.get(
     "HAWIYA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hawiya_test"
 )
 REDIS_URL = os.environ.get("HAWIYA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ("beneficiaries",)
+TABLES = ("audit_events", "accounts", "beneficiaries")
 
 
 def unavailable(message: str) -> None:
