@@ -110,7 +110,7 @@ def upsert_many(
         else:
             counts.unchanged += 1
     if new_rows:
-        session.execute(insert(Beneficiary), new_rows)
+        session.execute(insert(Beneficiary.__table__), new_rows)  # type: ignore[arg-type]
         counts.created = len(new_rows)
     if changed_rows:
         statement = (
