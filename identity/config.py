@@ -94,7 +94,9 @@ def check(config: dict[str, Any]) -> None:
             f"HAWIYA_WORKERS is {config['WORKERS']} but HAWIYA_REDIS_URL is not set: codes, "
             "sessions and rate limits must be shared, so more than one worker needs Redis."
         )
-    if config["SMS_BACKEND"] not in SMS_BACKENDS:
+    # The recording sender keeps messages in memory for the tests to read; nowhere else.
+    backends = (*SMS_BACKENDS, "recording") if config["ENV"] == "testing" else SMS_BACKENDS
+    if config["SMS_BACKEND"] not in backends:
         raise ConfigError(
             f"HAWIYA_SMS_BACKEND must be 'console' or 'http', not {config['SMS_BACKEND']!r}."
         )

@@ -21,7 +21,8 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
-        # Anything but static files may be personal: never cached by a browser or a proxy.
-        if not request.path.startswith("/static/"):
+        # Anything may be personal unless its view says otherwise (static files, public keys):
+        # never cached by a browser or a proxy.
+        if not request.path.startswith("/static/") and "Cache-Control" not in headers:
             headers["Cache-Control"] = "no-store"
         return response

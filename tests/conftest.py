@@ -79,6 +79,7 @@ def make_app(tmp_path: Path, **config: Any) -> Flask:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'hawiya.sqlite3'}",
         "REDIS_URL": None,
         "KEYS_DIR": str(tmp_path / "keys"),
+        "SMS_BACKEND": "recording",
     }
     settings.update(config)
     return create_app(settings)
@@ -121,7 +122,15 @@ def any_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    """A browser on https (the session cookies are Secure and `__Host-`)."""
+    return https_client(app)
+
+
+def https_client(app: Flask) -> FlaskClient:
+    """Return a test client whose requests arrive over https."""
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    return client
 
 
 @pytest.fixture

@@ -8,8 +8,24 @@ from typing import Any
 
 from flask import Flask
 from flask.cli import FlaskGroup
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from identity import commands, db, errors, headers, health, home, i18n, store
+from identity import (
+    audit,
+    commands,
+    csrf,
+    db,
+    errors,
+    headers,
+    health,
+    holder_api,
+    home,
+    i18n,
+    login,
+    otp,
+    sms,
+    store,
+)
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
 
@@ -31,14 +47,23 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     load_secret_key(app.config, instance)
     check_keys_dir(Path(app.config["KEYS_DIR"]))
 
+    if app.config["TRUSTED_PROXIES"]:
+        # Only as many X-Forwarded-For hops as we were told to trust; the rest is ignored.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
+
     db.init_app(app)
     store.init_app(app)
+    sms.init_app(app)
+    otp.init_app(app)
     i18n.init_app(app)
+    csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(home.bp)
+    for blueprint in (health.bp, home.bp, login.bp, holder_api.bp):
+        app.register_blueprint(blueprint)
     commands.init_app(app)
+    audit.init_app(app)
     return app
 
 

@@ -1,0 +1,76 @@
+"""Server-side sessions for beneficiaries: an opaque token, state kept in the store.
+
+The token goes to a browser in a `__Host-` cookie or to the mobile app as a bearer token; the
+store keys sessions by the token's SHA-256, so a store dump holds no usable token. A session
+ends after SESSION_IDLE seconds without use or SESSION_MAX seconds after sign-in, whichever
+comes first.
+"""
+
+import hashlib
+import json
+import secrets
+import time
+from dataclasses import asdict, dataclass
+
+from flask import current_app
+
+from identity.store import get_store
+
+COOKIE = "__Host-hawiya"
+WEB, API = "web", "api"
+
+
+@dataclass(frozen=True)
+class HolderSession:
+    """Who is signed in, since when, and through which door."""
+
+    account_id: int
+    beneficiary_id: int
+    kind: str
+    created: float
+
+
+def _key(token: str) -> str:
+    return "sess:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _ttl(created: float, now: float) -> int:
+    """Seconds the session may live from now: the idle limit, capped by the absolute one."""
+    idle, maximum = current_app.config["SESSION_IDLE"], current_app.config["SESSION_MAX"]
+    return int(min(idle, created + maximum - now))
+
+
+def create(account_id: int, beneficiary_id: int, kind: str) -> str:
+    """Start a session and return its new token (never reused: renewed at every sign-in)."""
+    token = secrets.token_urlsafe(32)
+    session = HolderSession(account_id, beneficiary_id, kind, time.time())
+    get_store().set(_key(token), json.dumps(asdict(session)), _ttl(session.created, time.time()))
+    return token
+
+
+def load(token: str | None, kind: str) -> HolderSession | None:
+    """Return the live session for this token and door, extending its idle time; else None."""
+    if not token or len(token) > 128:
+        return None
+    store = get_store()
+    raw = store.get(_key(token))
+    if raw is None:
+        return None
+    session = HolderSession(**json.loads(raw))
+    now = time.time()
+    remaining = _ttl(session.created, now)
+    if session.kind != kind or remaining <= 0:
+        return None
+    store.set(_key(token), raw, remaining)
+    return session
+
+
+def destroy(token: str | None) -> None:
+    """End the session of this token, if any."""
+    if token and len(token) <= 128:
+        get_store().delete(_key(token))
+
+
+def cookie_options() -> dict[str, object]:
+    """Return the attributes of the session cookie (`__Host-` demands Secure and Path=/)."""
+    return {"secure": True, "httponly": True, "samesite": "Lax", "path": "/"}

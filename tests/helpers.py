@@ -1,0 +1,92 @@
+"""Small helpers the tests share: people in the register, codes from the SMS sink, a clock."""
+
+import re
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from identity import db, otp
+from identity.beneficiaries import Record, upsert_many
+from identity.sms import RecordingSmsSender
+from identity.store import MemoryStore
+
+FATIMA = Record(
+    "288020122596", "004512", "فاطمة محمد الكندري", "Fatima Mohammed Al-Kandari",
+    "+96551234567", "active",
+)  # fmt: skip
+NASSER = Record(
+    "246070187798", "098703", "ناصر علي الهاجري", "Nasser Ali Al-Hajri", "+96590810111", "active"
+)
+UNKNOWN_CIVIL_ID = "261080414865"  # valid check digit, not in the register
+
+
+def add_people(app: Flask, *people: Record) -> None:
+    """Put people into the app's register."""
+    with app.app_context():
+        upsert_many(db.session(), list(people), with_category=False)
+        db.session().commit()
+
+
+def sms_sink(app: Flask) -> RecordingSmsSender:
+    """Return the recording SMS sender of a testing app."""
+    sender = app.extensions["hawiya.sms"]
+    assert isinstance(sender, RecordingSmsSender)
+    return sender
+
+
+def sent_codes(app: Flask, phone: str) -> list[str]:
+    """Wait for the SMS queue, then return every code sent to this number, oldest first."""
+    otp.queue(app).drain()
+    texts = [text for to, text in sms_sink(app).messages if to == phone]
+    return [re.search(r"\b(\d{6})\b", text).group(1) for text in texts]  # type: ignore[union-attr]
+
+
+class FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self) -> None:
+        self.now = 10_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def use_fake_clock(app: Flask) -> FakeClock:
+    """Give the app an in-process store on a fake clock, so tests can let time pass."""
+    clock = FakeClock()
+    app.extensions["hawiya.store"] = MemoryStore(clock=clock)
+    return clock
+
+
+def api_start(client: FlaskClient, civil_id: str, file_number: str, **headers: str):
+    return client.post(
+        "/api/v1/auth/start", json={"civil_id": civil_id, "file_number": file_number},
+        headers=headers,
+    )  # fmt: skip
+
+
+def api_verify(client: FlaskClient, txn: str, code: str, **headers: str):
+    return client.post("/api/v1/auth/verify", json={"txn": txn, "code": code}, headers=headers)
+
+
+def api_sign_in(app: Flask, person: Record = FATIMA) -> str:
+    """Sign in through the API and return the access token."""
+    client = app.test_client()
+    txn = api_start(client, person.civil_id, person.file_number).json["txn"]
+    code = sent_codes(app, person.phone)[-1]
+    response = api_verify(client, txn, code)
+    assert response.status_code == 200, response.json
+    return str(response.json["access_token"])
+
+
+def csrf_from(page: str) -> str:
+    """Return the CSRF token of the first form on a page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def txn_from(page: str) -> str:
+    """Return the transaction id on the code page."""
+    return re.search(r'name="txn" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
