@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from identity import audit, db, sessions
+from identity import audit, credentials, db, sessions
 from identity.models import Account, Beneficiary, utcnow
 from identity.otp import SignedIn
 
@@ -21,6 +21,11 @@ def sign_in(who: SignedIn, kind: str) -> str:
             session.add(account)
         account.last_login_at = now
         session.flush()
+        if created:
+            # The first sign-in gives the beneficiary their digital ID.
+            person = session.get(Beneficiary, who.beneficiary_id)
+            assert person is not None
+            credentials.issue(session, person, subject)
         audit.record(session, subject, "login.success", subject, {"via": kind, "new": created})
         account_id = account.id
     return sessions.create(account_id, who.beneficiary_id, kind)

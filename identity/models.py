@@ -65,3 +65,38 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+CREDENTIAL_STATUSES = ("active", "suspended", "revoked")
+
+
+class Credential(Base):
+    """A beneficiary's digital ID: an opaque id, a live status, and a status-list slot.
+
+    `status_index` is the credential's place in the status list: an autoincrement that is never
+    reused (SQLite AUTOINCREMENT, a PostgreSQL identity), so a slot always means one credential.
+    """
+
+    __tablename__ = "credentials"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in CREDENTIAL_STATUSES) + ")",
+            name="ck_credentials_status",
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    status_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(12), default="active")
+    reason: Mapped[str | None] = mapped_column(String(64))
+    changed_by: Mapped[str] = mapped_column(String(120))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(120))
+    kid: Mapped[str | None] = mapped_column(String(64))
+
+    beneficiary: Mapped[Beneficiary] = relationship()

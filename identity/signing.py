@@ -1,21 +1,108 @@
-"""Signing keys: the only module that touches keys/ (ES256, P-256; kid = RFC 7638 thumbprint)."""
+"""Signing keys and tokens: the only module that imports PyJWT and reads keys/.
+
+One algorithm, ES256 (P-256); a key's kid is its RFC 7638 thumbprint.
+
+The key ring is the keys folder (HAWIYA_KEYS_DIR) itself, with two kinds of file:
+
+- `<kid>.pem`: a private key, mode 0600, written once by `create_key` and never overwritten;
+- `<kid>.retired`: a marker written by `retire_key`; it holds the UTC time of retirement.
+
+Each key's state follows from the folder alone, so every instance sharing it agrees:
+
+- active: the newest key that is not retired (by the .pem file's mtime, ties broken by kid); it
+  signs everything;
+- verify-only: every other key that is not retired; its public key stays in the JWKS and the
+  tokens it signed still verify;
+- retired: not in the JWKS, and the tokens it signed no longer verify. Deleting the marker
+  brings the key back as verify-only (or active, when it is the newest).
+
+The order lives in mtimes: copy the folder with them (`cp -p`, `tar`, `rsync -a`). Each app
+caches its ring and reloads it when the folder's listing changes, so a `hawiya keys rotate` in
+another process is seen by running servers without a restart.
+"""
 
 import base64
 import hashlib
 import json
+import logging
 import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
+import click
+import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from flask import current_app
 
 from identity.config import ConfigError
 
+log = logging.getLogger(__name__)
+
 KEY_SUFFIX = ".pem"
+RETIRED_SUFFIX = ".retired"
+ALGORITHM = "ES256"
+# Checked before anything is parsed: a phone QR token is about 300 characters.
+MAX_TOKEN_CHARS = 4096
+# Header members that would let a token name its own verification key (RFC 8725 §3.10).
+KEY_BEARING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
+# The only header members our tokens carry; any other (crit, b64, zip, …) is refused.
+ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
+CACHE_EXTENSION = "hawiya.signing"
+
+KeyState = Literal["active", "verify-only", "retired"]
+Verdict = Literal["invalid", "expired"]
+
+
+class TokenRejected(Exception):
+    """A token that does not read as valid: `verdict` is for the verifier, `reason` for logs."""
+
+    def __init__(self, verdict: Verdict, reason: str) -> None:
+        super().__init__(f"{verdict}: {reason}")
+        self.verdict: Verdict = verdict
+        self.reason = reason
+
+
+class NoSigningKey(ConfigError):
+    """Signing was asked for but the keys folder holds no usable key."""
+
+    def __init__(self) -> None:
+        super().__init__("no signing key: run `hawiya init`")
+
+
+class KeyRefused(click.ClickException):
+    """A key operation that would be unsafe or names no key; the message says which."""
+
+
+@dataclass(frozen=True)
+class KeyInfo:
+    """What `hawiya keys list` shows about one key."""
+
+    kid: str
+    created: datetime
+    state: KeyState
+
+
+@dataclass(frozen=True)
+class RingKey:
+    """A key that is not retired, loaded: it verifies, and signs when it is the newest."""
+
+    kid: str
+    created_ns: int
+    private: ec.EllipticCurvePrivateKey
+    public: ec.EllipticCurvePublicKey
+    jwk: Mapping[str, str]
 
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _created(ns: int) -> datetime:
+    return datetime.fromtimestamp(ns / 1e9, UTC)
 
 
 def public_jwk(public_key: ec.EllipticCurvePublicKey) -> dict[str, str]:
@@ -53,11 +140,25 @@ def create_key(keys_dir: Path) -> str:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    path = keys_dir / (kid + KEY_SUFFIX)
     # O_EXCL: refuse to overwrite; the mode is set at creation so the key is never world-readable.
-    fd = os.open(keys_dir / (kid + KEY_SUFFIX), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as out:
         out.write(pem)
+    _make_newest(path)
     return kid
+
+
+def _make_newest(path: Path) -> None:
+    """Give a new key file an mtime later than every other key's, so that it is the one to sign.
+
+    File times follow the kernel's coarse clock, so two keys made a few milliseconds apart can
+    tie; a whole second keeps the order on file systems that store whole seconds.
+    """
+    others = [p.stat().st_mtime_ns for p in key_files(path.parent) if p != path]
+    stat = path.stat()
+    if others and stat.st_mtime_ns <= max(others):
+        os.utime(path, ns=(stat.st_atime_ns, max(others) + 1_000_000_000))
 
 
 def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
@@ -69,15 +170,264 @@ def load_private_key(path: Path) -> ec.EllipticCurvePrivateKey:
 
 
 def check_keys_dir(keys_dir: Path) -> None:
-    """Refuse to start when the keys folder or a key in it cannot be read."""
+    """Refuse to start when the keys folder or a key in it cannot be read or is misnamed."""
     if not keys_dir.exists():
         return
     if not keys_dir.is_dir() or not os.access(keys_dir, os.R_OK | os.X_OK):
         raise ConfigError(f"The keys folder {keys_dir} cannot be read (HAWIYA_KEYS_DIR).")
     for path in key_files(keys_dir):
         try:
-            load_private_key(path)
+            key = load_private_key(path)
         except (OSError, ValueError, TypeError) as exc:
             raise ConfigError(
                 f"The signing key {path} cannot be read ({type(exc).__name__})."
             ) from None
+        # Tokens name their key by file name: a misnamed file would sign under a wrong kid.
+        kid = thumbprint(public_jwk(key.public_key()))
+        if path.stem != kid:
+            raise ConfigError(
+                f"The signing key {path} is not named by its thumbprint: rename it {kid}.pem."
+            )
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The keys of one folder: `usable` (oldest first; the last one signs) and `retired`."""
+
+    usable: tuple[RingKey, ...]
+    retired: tuple[KeyInfo, ...]
+
+    @property
+    def active(self) -> RingKey | None:
+        """Return the key that signs, or None when there is none."""
+        return self.usable[-1] if self.usable else None
+
+    def sign(self, claims: Mapping[str, Any], typ: str) -> str:
+        """Sign claims as an ES256 JWS with the active key, naming it by kid."""
+        key = self.active
+        if key is None:
+            raise NoSigningKey()
+        return jwt.encode(
+            dict(claims), key.private, algorithm=ALGORITHM, headers={"typ": typ, "kid": key.kid}
+        )
+
+    def read(
+        self,
+        token: str,
+        typ: str,
+        issuer: str,
+        required: Sequence[str],
+        audience: str | None = None,
+        leeway: int = 5,
+    ) -> dict[str, Any]:
+        """Return the claims of a token we signed and still trust; raise TokenRejected otherwise."""
+        if not isinstance(token, str):
+            raise TokenRejected("invalid", "malformed")
+        # Refuse oversized input before any base64 or JSON work is spent on it.
+        if len(token) > MAX_TOKEN_CHARS:
+            raise TokenRejected("invalid", "oversized")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise TokenRejected("invalid", "malformed") from None
+        # The header is unauthenticated until the signature is checked: it may only *select*
+        # one of our own keys, never supply one, choose the algorithm or add extensions.
+        if KEY_BEARING_HEADERS & header.keys():
+            raise TokenRejected("invalid", "key-in-header")
+        if "crit" in header:
+            raise TokenRejected("invalid", "crit")
+        if header.keys() - ALLOWED_HEADERS:
+            raise TokenRejected("invalid", "header-member")
+        if header.get("alg") != ALGORITHM:
+            raise TokenRejected("invalid", "alg")
+        if header.get("typ") != typ:
+            raise TokenRejected("invalid", "typ")
+        key = self._verifying_key(header.get("kid"))
+        if key is None:
+            raise TokenRejected("invalid", "unknown-kid")
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key.public,
+                algorithms=[ALGORITHM],  # pinned again: never taken from the token
+                issuer=issuer,
+                audience=audience,
+                leeway=leeway,
+                options={
+                    "verify_signature": True,
+                    "verify_exp": True,
+                    "verify_nbf": True,
+                    "verify_iat": True,
+                    "verify_iss": True,
+                    # With no audience expected, a token that names one is refused.
+                    "verify_aud": True,
+                    "strict_aud": True,
+                    "require": list(required),
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            # PyJWT checks claims only after the signature: an expired token is genuine.
+            raise TokenRejected("expired", "expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise TokenRejected("invalid", type(exc).__name__) from None
+        return claims
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        """Return the JWK Set of the active and verify-only keys, newest first, public only."""
+        return {"keys": [dict(key.jwk) for key in reversed(self.usable)]}
+
+    def list_keys(self) -> list[KeyInfo]:
+        """Return every key in the folder, oldest first, with its state."""
+        active = self.active
+        infos = [
+            KeyInfo(
+                key.kid,
+                _created(key.created_ns),
+                "active" if key is active else "verify-only",
+            )
+            for key in self.usable
+        ]
+        return sorted([*infos, *self.retired], key=lambda info: (info.created, info.kid))
+
+    def _verifying_key(self, kid: object) -> RingKey | None:
+        """Return our non-retired key named kid, or None."""
+        for key in self.usable:
+            if key.kid == kid:
+                return key
+        return None
+
+
+def load_ring(keys_dir: Path) -> KeyRing:
+    """Read the key ring from a keys folder; a key that cannot be read is skipped and logged."""
+    found: list[tuple[int, str, Path]] = []
+    for path in keys_dir.glob("*" + KEY_SUFFIX) if keys_dir.is_dir() else ():
+        try:
+            found.append((path.stat().st_mtime_ns, path.stem, path))
+        except FileNotFoundError:
+            continue  # removed while we looked
+    usable: list[RingKey] = []
+    retired: list[KeyInfo] = []
+    for created_ns, kid, path in sorted(found):
+        if (keys_dir / (kid + RETIRED_SUFFIX)).exists():
+            # A retired key is listed, never loaded: its private key has no use left.
+            retired.append(KeyInfo(kid, _created(created_ns), "retired"))
+            continue
+        try:
+            private = load_private_key(path)
+        except (OSError, ValueError, TypeError, ConfigError) as exc:
+            # Start-up refuses such a file; at run time it can be a key still being written.
+            log.warning("signing key %s skipped: %s", path.name, type(exc).__name__)
+            continue
+        public = private.public_key()
+        jwk = public_jwk(public)
+        if thumbprint(jwk) != kid:
+            log.warning("signing key %s skipped: not named by its thumbprint", path.name)
+            continue
+        jwk.update(kid=kid, alg=ALGORITHM, use="sig")
+        usable.append(RingKey(kid, created_ns, private, public, jwk))
+    return KeyRing(tuple(usable), tuple(retired))
+
+
+def retire_key(keys_dir: Path, kid: str) -> None:
+    """Retire a verify-only key: drop it from the JWKS and stop trusting what it signed."""
+    ring = load_ring(keys_dir)
+    if kid in {info.kid for info in ring.retired}:
+        return
+    active = ring.active
+    if active is not None and kid == active.kid:
+        raise KeyRefused(
+            f"Key {kid} is the active signing key and cannot be retired: "
+            "run `hawiya keys rotate` first."
+        )
+    # Only a kid read back from the folder names a file: the argument never becomes a path.
+    if kid not in {key.kid for key in ring.usable}:
+        raise KeyRefused(f"There is no signing key {kid!r} in {keys_dir}.")
+    marker = keys_dir / (kid + RETIRED_SUFFIX)
+    try:
+        fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return  # retired meanwhile by someone else
+    with os.fdopen(fd, "w") as out:
+        out.write(datetime.now(UTC).isoformat() + "\n")
+
+
+def _fingerprint(keys_dir: Path) -> tuple[tuple[str, int, int], ...] | None:
+    """Return what changes whenever a key is added, finished, retired or removed."""
+    entries = []
+    try:
+        with os.scandir(keys_dir) as listing:
+            for entry in listing:
+                if entry.name.endswith((KEY_SUFFIX, RETIRED_SUFFIX)):
+                    stat = entry.stat()
+                    entries.append((entry.name, stat.st_size, stat.st_mtime_ns))
+    except FileNotFoundError:
+        return ()
+    except OSError:
+        return None  # changing under us: never cached
+    return tuple(sorted(entries))
+
+
+# The app-aware side: the keys folder of the current app, its ring cached per app.
+
+
+def keys_dir() -> Path:
+    """Return the current app's keys folder."""
+    return Path(current_app.config["KEYS_DIR"])
+
+
+def key_ring() -> KeyRing:
+    """Return the current app's key ring, reloaded when its folder has changed."""
+    directory = keys_dir()
+    fingerprint = (str(directory), _fingerprint(directory))
+    cached: tuple[object, KeyRing] | None = current_app.extensions.get(CACHE_EXTENSION)
+    if cached is not None and fingerprint[1] is not None and cached[0] == fingerprint:
+        return cached[1]
+    ring = load_ring(directory)
+    # One tuple, swapped in one assignment: threads never see a fingerprint with another ring.
+    current_app.extensions[CACHE_EXTENSION] = (fingerprint, ring)
+    return ring
+
+
+def active_kid() -> str:
+    """Return the kid of the key that signs now; raise NoSigningKey when there is none."""
+    key = key_ring().active
+    if key is None:
+        raise NoSigningKey()
+    return key.kid
+
+
+def sign(claims: Mapping[str, Any], typ: str) -> str:
+    """Sign claims with the active key as an ES256 JWS whose header carries typ and kid."""
+    return key_ring().sign(claims, typ)
+
+
+def read(
+    token: str,
+    typ: str,
+    issuer: str,
+    required: Sequence[str],
+    audience: str | None = None,
+    leeway: int = 5,
+) -> dict[str, Any]:
+    """Return the verified claims of one of our tokens; raise TokenRejected with a verdict."""
+    return key_ring().read(token, typ, issuer, required, audience, leeway)
+
+
+def jwks() -> dict[str, list[dict[str, str]]]:
+    """Return the public JWK Set served at /.well-known/jwks.json."""
+    return key_ring().jwks()
+
+
+def list_keys() -> list[KeyInfo]:
+    """Return every key of the current app with its state, oldest first."""
+    return key_ring().list_keys()
+
+
+def rotate() -> str:
+    """Create a key that signs from now on; the previous keys become verify-only."""
+    return create_key(keys_dir())
+
+
+def retire(kid: str) -> None:
+    """Retire a verify-only key of the current app (the active key is refused)."""
+    retire_key(keys_dir(), kid)

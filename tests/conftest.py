@@ -14,7 +14,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from identity import db
+from identity import db, signing
 from identity.models import Beneficiary
 from verification.app import create_app
 
@@ -22,7 +22,7 @@ POSTGRES_URL = os.environ.get(
     "HAWIYA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hawiya_test"
 )
 REDIS_URL = os.environ.get("HAWIYA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ("audit_events", "accounts", "beneficiaries")
+TABLES = ("audit_events", "credentials", "accounts", "beneficiaries")
 
 
 def unavailable(message: str) -> None:
@@ -71,7 +71,9 @@ def redis_url() -> str:
 
 
 def make_app(tmp_path: Path, **config: Any) -> Flask:
-    """Create a testing app whose files all live under tmp_path."""
+    """Create a testing app whose files all live under tmp_path, with a signing key."""
+    if not (tmp_path / "keys").exists():
+        signing.create_key(tmp_path / "keys")
     settings: dict[str, Any] = {
         "ENV": "testing",
         "TESTING": True,
@@ -88,6 +90,17 @@ def make_app(tmp_path: Path, **config: Any) -> Flask:
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     """An app on a fresh SQLite file and the in-process store, its schema migrated."""
+    application = make_app(tmp_path)
+    with application.app_context():
+        db.upgrade(db.get_db().engine)
+    yield application
+    application.extensions["hawiya.db"].engine.dispose()
+
+
+@pytest.fixture
+def keyless_app(tmp_path: Path) -> Iterator[Flask]:
+    """An app like `app`, before `hawiya init` made its first signing key."""
+    (tmp_path / "keys").mkdir()
     application = make_app(tmp_path)
     with application.app_context():
         db.upgrade(db.get_db().engine)

@@ -17,8 +17,8 @@ def test_init_is_idempotent(any_app: Flask) -> None:
     assert "Signing keys present" in second.output
 
 
-def test_init_creates_a_signing_key_once(app: Flask) -> None:
-    runner = app.test_cli_runner()
+def test_init_creates_a_signing_key_once(keyless_app: Flask) -> None:
+    runner = keyless_app.test_cli_runner()
     assert "Created signing key" in runner.invoke(args=["init"]).output
     assert "Created signing key" not in runner.invoke(args=["init"]).output
 

@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from identity import (
     audit,
+    card,
     commands,
     csrf,
     db,
@@ -21,6 +22,8 @@ from identity import (
     holder_api,
     home,
     i18n,
+    jwks,
+    keys_cli,
     login,
     otp,
     sms,
@@ -28,6 +31,7 @@ from identity import (
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
+from verification import pages
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -60,10 +64,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, home.bp, login.bp, holder_api.bp):
+    for blueprint in (health.bp, home.bp, login.bp, holder_api.bp, card.bp, jwks.bp, pages.bp):
         app.register_blueprint(blueprint)
     commands.init_app(app)
     audit.init_app(app)
+    keys_cli.init_app(app)
     return app
 
 

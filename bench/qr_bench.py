@@ -1,0 +1,113 @@
+"""QR rendering: segno (fixed mask, as identity.qr does, and with its mask search) beside qrcode.
+
+All on the same realistic phone-ID URL: <PUBLIC_URL>/v/<ES256 compact JWS> with our header
+(alg, typ, kid = 43-char thumbprint) and claims (iss, 22-char sub, iat, exp); the signature is
+random bytes of the real length, as only the size matters here.
+"""
+
+import base64
+import io
+import json
+import random
+from collections.abc import Callable
+
+import qrcode
+import qrcode.constants
+import qrcode.image.svg
+import segno
+
+from bench import Row, interleaved_medians
+from identity import qr
+
+LOCAL_URL = "http://127.0.0.1:5000"
+PUBLIC_URL = "https://hawiya.housing.gov.kw"
+
+
+def b64url(raw: bytes) -> str:
+    """Encode raw as unpadded base64url."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def phone_url(base: str, seed: int = 7) -> str:
+    """Return a phone-ID URL of the real size under base."""
+    rng = random.Random(seed)
+    header = {"alg": "ES256", "typ": "hawiya-id+jwt", "kid": b64url(rng.randbytes(32))}
+    claims = {"iss": base, "sub": b64url(rng.randbytes(16)), "iat": 1763900000, "exp": 1763900060}
+    parts = [b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)]
+    return f"{base}/v/{'.'.join([*parts, b64url(rng.randbytes(64))])}"
+
+
+def document_url(seed: int = 11) -> str:
+    """Return a document URL with a 128-bit reference."""
+    return f"{PUBLIC_URL}/d/{b64url(random.Random(seed).randbytes(16))}"
+
+
+def version_row(label: str, url: str, error: str, goal: int) -> Row:
+    """Report the version url needs at error against the design goal."""
+    needed = qr.version(url, error)
+    verdict = "met" if needed <= goal else "NOT met"
+    return (
+        f"QR version, {label} at {error.upper()}",
+        str(needed),
+        f"{len(url.encode())} bytes; goal ≤ {goal}: {verdict}",
+    )
+
+
+def run() -> list[Row]:
+    """Measure QR versions and rendering time per code."""
+    url = phone_url(LOCAL_URL)
+    rows = [
+        version_row("phone URL (local)", url, qr.PHONE_ERROR, qr.PHONE_MAX_VERSION),
+        version_row(
+            "phone URL (public)", phone_url(PUBLIC_URL), qr.PHONE_ERROR, qr.PHONE_MAX_VERSION
+        ),
+        version_row("document URL", document_url(), qr.DOCUMENT_ERROR, qr.DOCUMENT_MAX_VERSION),
+    ]
+
+    def segno_svg_search() -> str:
+        code = segno.make_qr(url, error=qr.PHONE_ERROR, boost_error=False)
+        return str(code.svg_inline(scale=4, border=4))
+
+    def qrcode_make(**kwargs: object) -> qrcode.QRCode:
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, **kwargs)
+        code.add_data(url)
+        code.make(fit=True)
+        return code
+
+    def qrcode_svg() -> bytes:
+        code = qrcode_make(image_factory=qrcode.image.svg.SvgPathImage, border=4)
+        return bytes(code.make_image().to_string())
+
+    def qrcode_png() -> bytes:
+        out = io.BytesIO()
+        qrcode_make(box_size=8, border=4).make_image().save(out, format="PNG")
+        return out.getvalue()
+
+    svg_fixed = "segno SVG, fixed mask (identity.qr)"
+    encode_fixed = "segno encode only, fixed mask"
+    # name: (function, the case it is compared with)
+    cases: dict[str, tuple[Callable[[], object], str]] = {
+        svg_fixed: (lambda: qr.svg(url, qr.PHONE_ERROR), svg_fixed),
+        "segno SVG, mask search (segno default)": (segno_svg_search, svg_fixed),
+        "segno PNG, fixed mask (identity.qr)": (lambda: qr.png(url, qr.PHONE_ERROR), svg_fixed),
+        "qrcode SVG (SvgPathImage)": (qrcode_svg, svg_fixed),
+        "qrcode PNG (PIL image)": (qrcode_png, svg_fixed),
+        encode_fixed: (lambda: qr.make(url, qr.PHONE_ERROR), encode_fixed),
+        "segno encode only, mask search": (
+            lambda: segno.make_qr(url, error=qr.PHONE_ERROR, boost_error=False),
+            encode_fixed,
+        ),
+    }
+    timings = interleaved_medians(
+        {name: function for name, (function, _) in cases.items()}, runs=200, budget_s=20.0
+    )
+    for name, (_, reference) in cases.items():
+        median, runs = timings[name]
+        rows.append(
+            (
+                f"QR phone URL at M: {name}",
+                f"{median * 1000:.2f} ms/code",
+                f"×{median / timings[reference][0]:.2f} vs {reference}; median of {runs} runs",
+            )
+        )
+    return rows

@@ -1,0 +1,92 @@
+"""The beneficiary's digital ID card: the page with its self-refreshing QR, and the app's API."""
+
+import time
+from pathlib import Path
+
+from flask import Blueprint, Response, jsonify, render_template, send_file
+
+from identity import accounts, credentials, db, qr, sessions
+from identity.errors import NotFound, Unauthorized
+from identity.holder_api import require_holder
+from identity.login import current_holder, signed_in
+from identity.models import Credential
+
+bp = Blueprint("card", __name__)
+STATIC = Path(__file__).resolve().parent.parent / "verification" / "static"
+
+
+def holder_credential(holder: sessions.HolderSession) -> Credential:
+    """Return the signed-in person's credential, issuing one if they have none."""
+    session = db.session()
+    credential = credentials.current(session, holder.beneficiary_id)
+    if credential is None:
+        person = accounts.holder(holder.beneficiary_id)
+        if person is None:
+            raise NotFound()
+        credential = credentials.issue(session, person, "system")
+        session.commit()
+    return credential
+
+
+def card_state(holder: sessions.HolderSession) -> dict[str, object]:
+    """Return the QR text, its SVG and timing for the holder's card."""
+    credential = holder_credential(holder)
+    token = credentials.phone_token(credential)
+    # A fixed mask keeps a refresh cheap: see identity/qr.py and bench/qr_bench.py.
+    svg = qr.svg(token.url, error=qr.PHONE_ERROR, title="QR")
+    return {
+        "qr": token.url,
+        "svg": svg,
+        "expires_at": token.expires_at,
+        "expires_in": max(token.expires_at - int(time.time()), 0),
+        "status": credential.status,
+    }
+
+
+@bp.get("/me/card")
+@signed_in
+def card_page() -> str:
+    """Show the ID card: names, live status and the QR that refreshes itself."""
+    holder = current_holder()
+    assert holder is not None
+    return render_template(
+        "card.html", person=accounts.holder(holder.beneficiary_id), card=card_state(holder)
+    )
+
+
+@bp.get("/me/card.json")
+def card_json() -> Response:
+    """Give the card page a fresh QR (its script calls this before the old one expires)."""
+    holder = current_holder()
+    if holder is None:
+        raise Unauthorized("Sign in again.")
+    return jsonify(card_state(holder))
+
+
+@bp.get("/api/v1/me/card")
+def api_card() -> Response:
+    """Give the mobile app the text of a fresh QR, when it stops working, and the live status."""
+    state = card_state(require_holder())
+    return jsonify({k: state[k] for k in ("qr", "expires_at", "status")})
+
+
+@bp.get("/offline")
+def offline() -> str:
+    """Say, without anything personal, that the card needs a connection."""
+    return render_template("offline.html")
+
+
+@bp.get("/manifest.webmanifest")
+def manifest() -> Response:
+    """Make the site installable on a phone's home screen."""
+    response = send_file(STATIC / "manifest.webmanifest", mimetype="application/manifest+json")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/sw.js")
+def service_worker() -> Response:
+    """Serve the service worker from the root, so its scope is the whole site."""
+    response = send_file(STATIC / "sw.js", mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,0 +1,136 @@
+"""Credentials (digital IDs): issue them, sign the short-lived token a phone shows as a QR.
+
+A credential is an opaque random id (96 bits) and a live status; nothing personal goes into a
+token. The phone's token lives QR_TTL seconds, so a screenshot passed on stops working; its
+truth is the register, read at every scan.
+"""
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import exists, func, insert, select
+from sqlalchemy.orm import Session
+
+from identity import audit, db, signing
+from identity.models import Beneficiary, Credential, utcnow
+
+ID_BYTES = 12  # 96 bits: 16 base64url characters, short enough to keep the QR small
+ISSUER = "hawiya"  # short on purpose: every byte of the token grows the phone QR
+PHONE_TYP = "hwid"  # our own JOSE typ for the phone ID token
+PHONE_CLAIMS = ("iss", "sub", "iat", "exp")
+BATCH = 1000
+
+
+def new_id() -> str:
+    """Return a fresh opaque credential id."""
+    return secrets.token_urlsafe(ID_BYTES)
+
+
+def current(session: Session, beneficiary_id: int) -> Credential | None:
+    """Return the beneficiary's newest credential, whatever its status."""
+    return session.scalar(
+        select(Credential)
+        .where(Credential.beneficiary_id == beneficiary_id)
+        .order_by(Credential.status_index.desc())
+        .limit(1)
+    )
+
+
+def issue(session: Session, beneficiary: Beneficiary, actor: str) -> Credential:
+    """Return the beneficiary's credential, issuing one if they have none that is not revoked.
+
+    Runs in the caller's transaction, with its audit entry.
+    """
+    existing = current(session, beneficiary.id)
+    if existing is not None and existing.status != "revoked":
+        return existing
+    now = utcnow()
+    credential = Credential(
+        id=new_id(),
+        beneficiary_id=beneficiary.id,
+        status="active",
+        changed_by=actor,
+        changed_at=now,
+        issued_at=now,
+        issued_by=actor,
+        kid=signing.active_kid(),
+    )
+    session.add(credential)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "credential.issue",
+        audit.subject_for_civil_id(beneficiary.civil_id),
+        {"credential": credential.id, "status_index": credential.status_index},
+    )
+    return credential
+
+
+def issue_all(actor: str, progress: Callable[[int], None] | None = None) -> int:
+    """Issue a credential to every beneficiary who never had one, in committed batches.
+
+    Re-running it issues nothing twice; an interrupted run resumes where it stopped. Returns
+    how many were issued.
+    """
+    session = db.session()
+    kid = signing.active_kid()
+    issued = 0
+    never_had_one = ~exists().where(Credential.beneficiary_id == Beneficiary.id)
+    while True:
+        ids = session.scalars(
+            select(Beneficiary.id).where(never_had_one).order_by(Beneficiary.id).limit(BATCH)
+        ).all()
+        if not ids:
+            return issued
+        now = utcnow()
+        rows = [
+            {"id": new_id(), "beneficiary_id": beneficiary_id, "status": "active",
+             "changed_by": actor, "changed_at": now, "issued_at": now, "issued_by": actor,
+             "kid": kid}
+            for beneficiary_id in ids
+        ]  # fmt: skip
+        session.execute(insert(Credential.__table__), rows)  # type: ignore[arg-type]
+        audit.record(session, actor, "credential.issue_bulk", "credentials", {"count": len(ids)})
+        session.commit()
+        issued += len(ids)
+        if progress:
+            progress(len(ids))
+
+
+def count_without_credential() -> int:
+    """Return how many beneficiaries never had a credential."""
+    never_had_one = ~exists().where(Credential.beneficiary_id == Beneficiary.id)
+    return db.session().scalar(select(func.count(Beneficiary.id)).where(never_had_one)) or 0
+
+
+@dataclass(frozen=True)
+class PhoneToken:
+    """What the phone shows: the URL in the QR and when it stops working."""
+
+    url: str
+    expires_at: int
+
+
+def phone_token(credential: Credential, now: int | None = None) -> PhoneToken:
+    """Sign a fresh phone token for a credential: `<PUBLIC_URL>/v/<JWS>`, valid QR_TTL seconds."""
+    issued = int(time.time()) if now is None else now
+    expires = issued + current_app.config["QR_TTL"]
+    claims = {"iss": ISSUER, "sub": credential.id, "iat": issued, "exp": expires}
+    token = signing.sign(claims, PHONE_TYP)
+    return PhoneToken(f"{current_app.config['PUBLIC_URL'].rstrip('/')}/v/{token}", expires)
+
+
+def read_phone_token(token: str) -> dict[str, object]:
+    """Return the verified claims of a phone token; raise signing.TokenRejected otherwise."""
+    return signing.read(token, PHONE_TYP, ISSUER, PHONE_CLAIMS, leeway=5)
+
+
+def by_id(session: Session, credential_id: str) -> Credential | None:
+    """Return the credential with this opaque id, if any."""
+    if not isinstance(credential_id, str) or len(credential_id) > 32:
+        return None
+    return session.scalar(select(Credential).where(Credential.id == credential_id))
