@@ -6,9 +6,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
-from identity import civil_id, credentials, db, signing
+from identity import agencies, civil_id, credentials, db, signing
 from identity.beneficiaries import find
+from identity.models import Agency
 from identity.register_import import ImportRefused, ImportResult, import_csv
 
 DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
@@ -16,6 +18,7 @@ DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
 beneficiaries_cli = AppGroup("beneficiaries", help="Manage the beneficiary register.")
 db_cli = AppGroup("db", help="Schema migrations (for developers).")
 credentials_cli = AppGroup("credentials", help="Issue digital IDs.")
+agencies_cli = AppGroup("agencies", help="Agencies that verify through the API, and their keys.")
 
 
 @click.command("init")
@@ -144,6 +147,49 @@ def issue_command(civil_id_arg: str | None, issue_all: bool) -> None:
         click.echo(f"Issued digital ID {credential.id} to {civil_id.mask(canonical)}.")
 
 
+@agencies_cli.command("create")
+@click.argument("name")
+@click.option("--purpose", required=True, help="Why this agency verifies, in a sentence.")
+@click.option("--scope", required=True, help="Attributes it may see, e.g. name,status.")
+@click.option("--rate-limit", default=agencies.DEFAULT_RATE_LIMIT, show_default=True,
+              help="Verifications per minute.")  # fmt: skip
+def agency_create_command(name: str, purpose: str, scope: str, rate_limit: int) -> None:
+    """Register an agency; its API key is printed once, alone on the last line."""
+    require_schema()
+    session = db.session()
+    try:
+        new = agencies.create(session, name, purpose, scope, "cli", rate_limit)
+    except agencies.InvalidAgency as exc:
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    click.echo(f"Agency {new.agency.name!r} may see: {new.agency.scope or 'the verdict only'}.")
+    click.echo("Its API key follows. It is shown only this once: hand it over securely.")
+    click.echo(new.key)
+
+
+@agencies_cli.command("list")
+def agency_list_command() -> None:
+    """List the agencies, their scope and whether their key works."""
+    require_schema()
+    for agency in db.session().scalars(select(Agency).order_by(Agency.name)):
+        state = "active" if agency.active else "disabled"
+        click.echo(f"{agency.name}\t{state}\t{agency.scope}\t{agency.key_prefix}…")
+
+
+@agencies_cli.command("disable")
+@click.argument("name")
+def agency_disable_command(name: str) -> None:
+    """Disable an agency: its key is refused from the next request on."""
+    require_schema()
+    session = db.session()
+    agency = agencies.by_name(session, name)
+    if agency is None:
+        raise click.ClickException(f"No agency named {name!r}.")
+    agencies.set_active(session, agency, False, "cli")
+    session.commit()
+    click.echo(f"Agency {name!r} is disabled; its key no longer works.")
+
+
 @db_cli.command("revision")
 @click.argument("message")
 @click.option("--autogenerate", is_flag=True, help="Compare the models with the database.")
@@ -154,5 +200,6 @@ def revision_command(message: str, autogenerate: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
-    for command in (init_command, demo_command, beneficiaries_cli, credentials_cli, db_cli):
+    commands = (init_command, demo_command, beneficiaries_cli, credentials_cli, agencies_cli)
+    for command in (*commands, db_cli):
         app.cli.add_command(command)

@@ -100,3 +100,46 @@ class Credential(Base):
     kid: Mapped[str | None] = mapped_column(String(64))
 
     beneficiary: Mapped[Beneficiary] = relationship()
+
+
+SCOPE_ATTRIBUTES = ("name", "civil_id", "file_number", "phone", "status", "category")
+
+
+class Agency(Base):
+    """An agency that verifies through the API: its purpose, what it may see, its key's hash."""
+
+    __tablename__ = "agencies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    purpose: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(String(200))  # comma-separated SCOPE_ATTRIBUTES
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    rate_limit: Mapped[int] = mapped_column(Integer, default=600)  # verifications per minute
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return tuple(s for s in self.scope.split(",") if s)
+
+
+class VerificationEvent(Base):
+    """One check of an ID or a document: who checked, why, what they were told, when."""
+
+    __tablename__ = "verification_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16))  # id_card | document
+    subject_ref: Mapped[str | None] = mapped_column(String(64))  # credential id or reference
+    beneficiary_id: Mapped[int | None] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="SET NULL"), index=True
+    )
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
+    channel: Mapped[str] = mapped_column(String(16))  # page | scan | api
+    purpose: Mapped[str] = mapped_column(String(200))
+    result: Mapped[str] = mapped_column(String(16))
+
+    agency: Mapped[Agency | None] = relationship()

@@ -22,10 +22,12 @@ another process is seen by running servers without a restart.
 """
 
 import base64
+import binascii
 import hashlib
 import json
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -99,6 +101,23 @@ class RingKey:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+
+
+def _canonical_segments(token: str) -> bool:
+    """Return whether the token is three base64url segments, each in its only canonical form."""
+    if not COMPACT.fullmatch(token):
+        return False
+    for segment in token.split("."):
+        try:
+            decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        except (ValueError, binascii.Error):
+            return False
+        if _b64url(decoded) != segment:
+            return False
+    return True
 
 
 def _created(ns: int) -> datetime:
@@ -226,6 +245,10 @@ class KeyRing:
         # Refuse oversized input before any base64 or JSON work is spent on it.
         if len(token) > MAX_TOKEN_CHARS:
             raise TokenRejected("invalid", "oversized")
+        # One spelling per token: base64 leaves spare bits in a segment's last character, so
+        # without this check several strings would verify as the same token.
+        if not _canonical_segments(token):
+            raise TokenRejected("invalid", "malformed")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:

@@ -22,7 +22,14 @@ POSTGRES_URL = os.environ.get(
     "HAWIYA_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/hawiya_test"
 )
 REDIS_URL = os.environ.get("HAWIYA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-TABLES = ("audit_events", "credentials", "accounts", "beneficiaries")
+TABLES = (
+    "verification_events",
+    "agencies",
+    "audit_events",
+    "credentials",
+    "accounts",
+    "beneficiaries",
+)
 
 
 def unavailable(message: str) -> None:
@@ -160,3 +167,20 @@ def count_beneficiaries() -> Callable[[Flask], int]:
             return db.session().query(Beneficiary).count()
 
     return count
+
+
+@pytest.fixture
+def world(app: Flask) -> Flask:
+    """Fatima in the register with an active digital ID."""
+    from identity import credentials
+    from identity.beneficiaries import find
+    from tests.helpers import FATIMA, add_people
+
+    add_people(app, FATIMA)
+    with app.app_context():
+        session = db.session()
+        person = find(session, FATIMA.civil_id)
+        assert person is not None
+        credentials.issue(session, person, "test")
+        session.commit()
+    return app

@@ -4,9 +4,11 @@ import re
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
-from identity import db, otp
+from identity import agencies, credentials, db, otp
 from identity.beneficiaries import Record, upsert_many
+from identity.models import Credential
 from identity.sms import RecordingSmsSender
 from identity.store import MemoryStore
 
@@ -90,3 +92,30 @@ def csrf_from(page: str) -> str:
 def txn_from(page: str) -> str:
     """Return the transaction id on the code page."""
     return re.search(r'name="txn" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def make_agency(app: Flask, name: str = "Housing Authority", scope: str = "name,status",
+                rate_limit: int = 600) -> str:  # fmt: skip
+    with app.app_context():
+        new = agencies.create(db.session(), name, "Eligibility check", scope, "test", rate_limit)
+        db.session().commit()
+        return new.key
+
+
+def phone_url(app: Flask) -> str:
+    with app.app_context():
+        session = db.session()
+        credential = session.scalars(select(Credential)).one()
+        return credentials.phone_token(credential).url
+
+
+def frozen_datetime(at: float) -> type:
+    """Return a datetime class whose now() is `at`, to let PyJWT believe time has passed."""
+    from datetime import UTC, datetime
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: object = None) -> "Frozen":
+            return cls.fromtimestamp(at, tz or UTC)  # type: ignore[arg-type]
+
+    return Frozen

@@ -18,7 +18,15 @@ from identity import credentials, db, qr, signing
 from identity.beneficiaries import find
 from identity.models import Beneficiary, Credential
 from tests.conftest import https_client
-from tests.helpers import FATIMA, add_people, api_sign_in, csrf_from, sent_codes, txn_from
+from tests.helpers import (
+    FATIMA,
+    add_people,
+    api_sign_in,
+    csrf_from,
+    frozen_datetime,
+    sent_codes,
+    txn_from,
+)
 
 
 @pytest.fixture
@@ -145,19 +153,8 @@ def test_a_screenshot_stops_working_after_a_minute(
 ) -> None:
     url = browser.get("/me/card.json", headers={"Accept": "application/json"}).json["qr"]
     later = time.time() + 61 + 5
-    monkeypatch.setattr("jwt.api_jwt.datetime", _frozen_datetime(later))
+    monkeypatch.setattr("jwt.api_jwt.datetime", frozen_datetime(later))
     assert scan(app.test_client(), url) == "expired"
-
-
-def _frozen_datetime(at: float) -> Any:
-    from datetime import UTC, datetime
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: Any = None) -> "Frozen":
-            return cls.fromtimestamp(at, tz or UTC)
-
-    return Frozen
 
 
 def test_a_rotated_key_still_verifies_cards_shown_before(app: Flask, browser: FlaskClient) -> None:

@@ -168,7 +168,21 @@ def test_an_expired_token_signed_by_another_key_is_invalid_not_expired(ring: Rin
 
 def test_alg_none_is_invalid(ring: Ring) -> None:
     token = f"{segment(ring.header(alg='none'))}.{segment(claims())}."
-    assert (rejected(token).verdict, rejected(token).reason) == ("invalid", "alg")
+    assert rejected(token).verdict == "invalid"  # no signature at all: malformed
+    signed = token + "c2ln"
+    assert (rejected(signed).verdict, rejected(signed).reason) == ("invalid", "alg")
+
+
+def test_a_token_spelled_with_spare_base64_bits_is_invalid(ring: Ring) -> None:
+    """Prevents one token having several spellings that all verify."""
+    token = signing.sign(claims(), TYP)
+    assert read(token)["sub"] == claims()["sub"]
+    last = token[-1]
+    # The signature's last character carries 2 data bits and 4 spare ones.
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    value = alphabet.index(last)
+    sibling = alphabet[value ^ 0b0001]
+    assert rejected(token[:-1] + sibling).verdict == "invalid"
 
 
 @pytest.mark.parametrize("encoding", ["pem", "der", "point"])

@@ -19,6 +19,7 @@ from identity import (
     errors,
     headers,
     health,
+    history,
     holder_api,
     home,
     i18n,
@@ -31,7 +32,7 @@ from identity import (
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
-from verification import pages
+from verification import api, pages
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -64,8 +65,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
-    for blueprint in (health.bp, home.bp, login.bp, holder_api.bp, card.bp, jwks.bp, pages.bp):
-        app.register_blueprint(blueprint)
+    blueprints = (health, home, login, holder_api, card, history, jwks, pages, api)
+    for module in blueprints:
+        app.register_blueprint(module.bp)
     commands.init_app(app)
     audit.init_app(app)
     keys_cli.init_app(app)

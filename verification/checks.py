@@ -1,14 +1,32 @@
-"""Is this genuine and valid right now? Every check reads the live register."""
+"""Is this genuine and valid right now? One `check` behind every path; it reads the live register.
 
+Every check leaves a verification event, which the beneficiary can read ("who checked me").
+"""
+
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from identity import credentials, db, signing
-from identity.models import Beneficiary, Credential
+from identity.models import Agency, Beneficiary, Credential, VerificationEvent
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
+KINDS = ("id_card", "document")
+CHANNELS = ("page", "scan", "api")
+MAX_QR_TEXT = 4096
+PUBLIC_PURPOSE = "public"
 # What a beneficiary's own status in the register means for their ID.
 BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
+REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Who is checking: an agency through the API, or anyone with a phone camera."""
+
+    agency: Agency | None
+    channel: str
 
 
 @dataclass(frozen=True)
@@ -16,10 +34,31 @@ class Verdict:
     """The answer to one check, with the live state it was read from."""
 
     result: str
+    kind: str = "id_card"
+    subject_ref: str | None = None
     checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     credential: Credential | None = None
     beneficiary: Beneficiary | None = None
     status_source: str = "live"
+    event_id: int | None = None
+
+
+def parse_qr(text: object) -> tuple[str, str] | None:
+    """Return (kind, token or reference) from a scanned text: one of our URLs or a bare value."""
+    if not isinstance(text, str) or len(text) > MAX_QR_TEXT:
+        return None
+    text = text.strip()
+    if text.startswith(("http://", "https://")):
+        path = urlsplit(text).path
+        for prefix, kind in (("/v/", "id_card"), ("/d/", "document")):
+            if path.startswith(prefix) and len(path) > len(prefix):
+                return kind, path[len(prefix) :]
+        return None
+    if text.count(".") == 2:
+        return "id_card", text
+    if REFERENCE.fullmatch(text):
+        return "document", text
+    return None
 
 
 def check_phone_token(token: str) -> Verdict:
@@ -31,7 +70,7 @@ def check_phone_token(token: str) -> Verdict:
     session = db.session()
     credential = credentials.by_id(session, str(claims["sub"]))
     if credential is None:
-        return Verdict("not_found")
+        return Verdict("not_found", subject_ref=str(claims["sub"])[:64])
     person = session.get(Beneficiary, credential.beneficiary_id)
     assert person is not None  # the foreign key guarantees it
     if credential.status == "revoked":
@@ -42,4 +81,39 @@ def check_phone_token(token: str) -> Verdict:
         result = "suspended"
     else:
         result = "valid"
-    return Verdict(result, credential=credential, beneficiary=person)
+    return Verdict(result, subject_ref=credential.id, credential=credential, beneficiary=person)
+
+
+def check_document(reference: str) -> Verdict:
+    """Check a document reference (documents are not issued yet: nothing is found)."""
+    return Verdict("not_found", kind="document")
+
+
+def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
+    """Check what a verifier scanned or typed, and record that they did."""
+    parsed = parse_qr(qr_text)
+    if parsed is None:
+        verdict = Verdict("invalid")
+    elif parsed[0] == "id_card":
+        verdict = check_phone_token(parsed[1])
+    else:
+        verdict = check_document(parsed[1])
+    return record(verdict, verifier, purpose)
+
+
+def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
+    """Store the verification event of a verdict and return the verdict with its event id."""
+    session = db.session()
+    event = VerificationEvent(
+        at=verdict.checked_at,
+        kind=verdict.kind,
+        subject_ref=verdict.subject_ref,
+        beneficiary_id=verdict.beneficiary.id if verdict.beneficiary else None,
+        agency_id=verifier.agency.id if verifier.agency else None,
+        channel=verifier.channel,
+        purpose=purpose,
+        result=verdict.result,
+    )
+    session.add(event)
+    session.commit()
+    return Verdict(**{**verdict.__dict__, "event_id": event.id})

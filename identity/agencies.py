@@ -1,0 +1,114 @@
+"""Agencies that verify through the API: their keys (stored hashed), scope and rate limit."""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from identity import audit
+from identity.models import SCOPE_ATTRIBUTES, Agency
+
+KEY_PREFIX = "hwy_"
+DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
+
+
+class InvalidAgency(ValueError):
+    """An agency definition that cannot be stored; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """An agency and its API key, which is shown once and never stored."""
+
+    agency: Agency
+    key: str
+
+
+def hash_key(key: str) -> str:
+    """Return the stored form of an API key (keys are 256 random bits: a plain hash suffices)."""
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def parse_scope(text: str) -> tuple[str, ...]:
+    """Return the attributes of a comma-separated scope, refusing unknown ones."""
+    names = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
+    unknown = [n for n in names if n not in SCOPE_ATTRIBUTES]
+    if unknown:
+        raise InvalidAgency(
+            f"Unknown scope attribute(s): {', '.join(unknown)}. "
+            f"Choose from: {', '.join(SCOPE_ATTRIBUTES)}."
+        )
+    return names
+
+
+def _new_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def create(
+    session: Session,
+    name: str,
+    purpose: str,
+    scope: str,
+    actor: str,
+    rate_limit: int = DEFAULT_RATE_LIMIT,
+) -> NewKey:
+    """Register an agency with a new API key, in the caller's transaction, audited."""
+    name, purpose = name.strip(), purpose.strip()
+    if not 2 <= len(name) <= 120:
+        raise InvalidAgency("The agency name must be 2 to 120 characters.")
+    if not 3 <= len(purpose) <= 200:
+        raise InvalidAgency("The purpose must be 3 to 200 characters.")
+    if not 1 <= rate_limit <= 100_000:
+        raise InvalidAgency("The rate limit must be 1 to 100000 verifications per minute.")
+    scopes = parse_scope(scope)
+    if session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
+        raise InvalidAgency(f"An agency named {name!r} exists already.")
+    key = _new_key()
+    agency = Agency(
+        name=name,
+        purpose=purpose,
+        scope=",".join(scopes),
+        key_hash=hash_key(key),
+        key_prefix=key[:10],
+        active=True,
+        rate_limit=rate_limit,
+    )
+    session.add(agency)
+    session.flush()
+    audit.record(session, actor, "agency.create", f"agency:{agency.id}", {"scope": agency.scope})
+    return NewKey(agency, key)
+
+
+def rotate_key(session: Session, agency: Agency, actor: str) -> str:
+    """Give an agency a new key; the old one stops working at once."""
+    key = _new_key()
+    agency.key_hash, agency.key_prefix = hash_key(key), key[:10]
+    audit.record(session, actor, "agency.rotate_key", f"agency:{agency.id}")
+    return key
+
+
+def set_active(session: Session, agency: Agency, active: bool, actor: str) -> None:
+    """Enable or disable an agency; a disabled agency's key is refused on the next request."""
+    agency.active = active
+    action = "agency.enable" if active else "agency.disable"
+    audit.record(session, actor, action, f"agency:{agency.id}")
+
+
+def authenticate(session: Session, key: str | None) -> Agency | None:
+    """Return the active agency holding this key, or None (a missing, wrong or revoked key)."""
+    if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
+        return None
+    wanted = hash_key(key)
+    agency = session.scalar(select(Agency).where(Agency.key_hash == wanted))
+    if agency is None or not agency.active or not hmac.compare_digest(agency.key_hash, wanted):
+        return None
+    return agency
+
+
+def by_name(session: Session, name: str) -> Agency | None:
+    """Return the agency with this name."""
+    return session.scalar(select(Agency).where(Agency.name == name))

@@ -1,0 +1,88 @@
+"""The OpenAPI document is the contract: the real answers of the API must match it."""
+
+from typing import Any
+
+import pytest
+from flask import Flask
+from jsonschema import Draft202012Validator
+from werkzeug.test import TestResponse
+
+from tests.helpers import (
+    FATIMA,
+    add_people,
+    api_sign_in,
+    api_start,
+    api_verify,
+    make_agency,
+    phone_url,
+    sent_codes,
+)
+
+
+@pytest.fixture
+def spec(app: Flask) -> dict[str, Any]:
+    return dict(app.test_client().get("/api/v1/openapi.json").json)
+
+
+def conforms(spec: dict[str, Any], path: str, method: str, response: TestResponse) -> None:
+    """Assert the response's status is documented for the operation and its body fits."""
+    operation = spec["paths"][path][method]
+    documented = operation["responses"]
+    assert str(response.status_code) in documented, f"{response.status_code} undocumented"
+    answer = documented[str(response.status_code)]
+    if "$ref" in answer:
+        answer = spec["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+    if "content" not in answer:
+        return
+    schema = {
+        **answer["content"]["application/json"]["schema"],
+        **{"components": spec["components"]},
+    }
+    errors = list(Draft202012Validator(schema).iter_errors(response.json))
+    assert errors == [], [e.message for e in errors]
+
+
+def test_the_document_is_valid_openapi_31(spec: dict[str, Any]) -> None:
+    assert spec["openapi"].startswith("3.1")
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            assert operation["responses"], f"{method} {path} documents no answer"
+
+
+def test_sign_in_answers_match(app: Flask, spec: dict[str, Any]) -> None:
+    add_people(app, FATIMA)
+    client = app.test_client()
+    started = api_start(client, FATIMA.civil_id, FATIMA.file_number)
+    conforms(spec, "/api/v1/auth/start", "post", started)
+    conforms(spec, "/api/v1/auth/start", "post", api_start(client, "1", "1"))
+    wrong = api_verify(client, started.json["txn"], "000000")
+    conforms(spec, "/api/v1/auth/verify", "post", wrong)
+    right = api_verify(client, started.json["txn"], sent_codes(app, FATIMA.phone)[-1])
+    conforms(spec, "/api/v1/auth/verify", "post", right)
+    bearer = {"Authorization": f"Bearer {right.json['access_token']}"}
+    conforms(spec, "/api/v1/me/card", "get", client.get("/api/v1/me/card", headers=bearer))
+    conforms(spec, "/api/v1/me/card", "get", client.get("/api/v1/me/card"))
+    history = client.get("/api/v1/me/verifications", headers=bearer)
+    conforms(spec, "/api/v1/me/verifications", "get", history)
+    conforms(
+        spec, "/api/v1/auth/logout", "post", client.post("/api/v1/auth/logout", headers=bearer)
+    )
+    conforms(
+        spec, "/api/v1/auth/logout", "post", client.post("/api/v1/auth/logout", headers=bearer)
+    )
+
+
+def test_verify_answers_match(world: Flask, spec: dict[str, Any]) -> None:
+    key = make_agency(world, scope="name,civil_id,file_number,phone,status,category")
+    client = world.test_client()
+    headers = {"Authorization": f"Bearer {key}"}
+    for qr in (phone_url(world), "garbage", "https://elsewhere.example/v/a.b.c"):
+        answer = client.post("/api/v1/verify", json={"qr": qr, "purpose": "x"}, headers=headers)
+        conforms(spec, "/api/v1/verify", "post", answer)
+    conforms(spec, "/api/v1/verify", "post", client.post("/api/v1/verify", json={}))
+    bad = client.post("/api/v1/verify", json={"qr": 1}, headers=headers)
+    conforms(spec, "/api/v1/verify", "post", bad)
+    token = api_sign_in(world)
+    history = client.get("/api/v1/me/verifications", headers={"Authorization": f"Bearer {token}"})
+    assert history.json["verifications"]
+    conforms(spec, "/api/v1/me/verifications", "get", history)

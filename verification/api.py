@@ -1,0 +1,76 @@
+"""The agency API: `POST /api/v1/verify`, answered from the live register with a signed receipt."""
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from identity import agencies, db, ratelimit
+from identity.errors import ApiError, Unauthorized
+from identity.holder_api import bearer_token, json_body
+from identity.models import Agency, Beneficiary
+from verification import receipts
+from verification.checks import Verdict, Verifier, check
+
+bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
+
+# Query parameters that would put a key in logs and browser histories: refused outright.
+KEY_PARAMETERS = frozenset({"key", "api_key", "apikey", "access_token", "token", "auth"})
+DISCLOSED = ("valid", "revoked", "suspended")  # verdicts for which the subject is known and live
+
+
+class KeyInQuery(ApiError):
+    status, code = 400, "key-in-query"
+    message = "Send the API key in the Authorization header, never in the address."
+
+
+def require_agency() -> Agency:
+    """Return the agency of the request's bearer key; one identical 401 for every failure."""
+    lowered = {name.lower() for name in request.args}
+    if lowered & KEY_PARAMETERS or agencies.KEY_PREFIX in request.query_string.decode("latin-1"):
+        raise KeyInQuery()
+    agency = agencies.authenticate(db.session(), bearer_token())
+    if agency is None:
+        raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
+    ratelimit.hit(f"agency:{agency.id}", agency.rate_limit, 60)
+    return agency
+
+
+def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:
+    """Return only the attributes of the person that the agency's scope names."""
+    values: dict[str, Any] = {
+        "name": {"ar": person.full_name_ar, "en": person.full_name_en},
+        "civil_id": person.civil_id,
+        "file_number": person.file_number,
+        "phone": person.phone,
+        "status": person.status,
+        "category": person.category,
+    }
+    return {name: values[name] for name in scopes}
+
+
+def answer(verdict: Verdict, agency: Agency, purpose: str) -> dict[str, Any]:
+    """Build the API answer of a verdict, disclosing the agency's scope and nothing more."""
+    person = verdict.beneficiary if verdict.result in DISCLOSED else None
+    return {
+        "result": verdict.result,
+        "kind": verdict.kind,
+        "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "status_source": verdict.status_source,
+        "subject": subject(person, agency.scopes) if person else {},
+        "receipt": receipts.issue(verdict, agency, purpose),
+    }
+
+
+@bp.post("/verify")
+def verify() -> Response:
+    """Check a scanned QR (a URL or a bare token) for an agency, for a stated purpose."""
+    agency = require_agency()
+    body = json_body()
+    qr_text, purpose = body.get("qr"), body.get("purpose")
+    if not isinstance(qr_text, str) or not qr_text.strip():
+        raise ApiError("Send the scanned text as a string in 'qr'.")
+    if not isinstance(purpose, str) or not 1 <= len(purpose.strip()) <= 200:
+        raise ApiError("Say why you are checking in 'purpose' (1 to 200 characters).")
+    purpose = purpose.strip()
+    verdict = check(qr_text, Verifier(agency, "api"), purpose)
+    return jsonify(answer(verdict, agency, purpose))

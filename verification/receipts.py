@@ -1,0 +1,32 @@
+"""Signed receipts: a JWS from Hawiya saying what an agency was told, for its archive."""
+
+import secrets
+
+from identity import credentials, signing
+from identity.models import Agency
+from verification.checks import Verdict
+
+RECEIPT_TYP = "hawiya-receipt+jwt"
+RECEIPT_CLAIMS = ("iss", "iat", "jti", "kind", "result", "agency", "purpose", "checked_at")
+
+
+def issue(verdict: Verdict, agency: Agency, purpose: str) -> str:
+    """Sign what was checked, the verdict, for whom, why and when."""
+    claims = {
+        "iss": credentials.ISSUER,
+        "iat": int(verdict.checked_at.timestamp()),
+        "jti": secrets.token_urlsafe(12),
+        "sub": verdict.subject_ref,
+        "kind": verdict.kind,
+        "result": verdict.result,
+        "status_source": verdict.status_source,
+        "agency": agency.name,
+        "purpose": purpose,
+        "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+    }
+    return signing.sign(claims, RECEIPT_TYP)
+
+
+def read(receipt: str) -> dict[str, object]:
+    """Return the claims of one of our receipts; raise signing.TokenRejected otherwise."""
+    return signing.read(receipt, RECEIPT_TYP, credentials.ISSUER, RECEIPT_CLAIMS, leeway=5)
