@@ -8,16 +8,18 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from identity import agencies, civil_id, credentials, db, signing
+from identity import agencies, civil_id, credentials, db, signing, tokens
 from identity.beneficiaries import find
 from identity.models import Agency
 from identity.register_import import ImportRefused, ImportResult, import_csv
 
 DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
+DEMO_AGENCY = "Demo Agency"
 
 beneficiaries_cli = AppGroup("beneficiaries", help="Manage the beneficiary register.")
 db_cli = AppGroup("db", help="Schema migrations (for developers).")
 credentials_cli = AppGroup("credentials", help="Issue digital IDs.")
+tokens_cli = AppGroup("tokens", help="Tokens for the agency's own back-office systems.")
 agencies_cli = AppGroup("agencies", help="Agencies that verify through the API, and their keys.")
 
 
@@ -105,9 +107,20 @@ def demo_command() -> None:
     with DEMO_REGISTER.open(encoding="utf-8") as demo:
         demo.readline()
         civil_id, file_number, _ar, name_en, *_ = demo.readline().split(",")
+    issued = credentials.issue_all("demo")
+    session = db.session()
+    agency = agencies.by_name(session, DEMO_AGENCY)
+    if agency is None:
+        key = agencies.create(session, DEMO_AGENCY, "Demonstration", "name,status", "demo").key
+    else:
+        key = agencies.rotate_key(session, agency, "demo")
+    session.commit()
     url = current_app.config["PUBLIC_URL"]
-    click.echo(f"Open {url}/ — a demo beneficiary: {name_en}, civil ID {civil_id}, "
-               f"file number {file_number}.")  # fmt: skip
+    click.echo(f"Digital IDs issued: {issued}.")
+    click.echo(f"Open {url}/login — a demo beneficiary: {name_en}, civil ID {civil_id}, "
+               f"file number {file_number}; the SMS code is printed on this console.")  # fmt: skip
+    click.echo(f"Agency {DEMO_AGENCY!r} verifies at {url}/api/v1/verify with this API key:")
+    click.echo(key)
 
 
 @credentials_cli.command("issue")
@@ -190,6 +203,18 @@ def agency_disable_command(name: str) -> None:
     click.echo(f"Agency {name!r} is disabled; its key no longer works.")
 
 
+@tokens_cli.command("create")
+@click.option("--role", type=click.Choice(tokens.ROLES), required=True)
+def token_create_command(role: str) -> None:
+    """Create a back-office API token; it is printed once, alone on the last line."""
+    require_schema()
+    session = db.session()
+    new = tokens.create(session, role, "cli")
+    session.commit()
+    click.echo(f"A {role} token (id {new.record.id}) follows. It is shown only this once.")
+    click.echo(new.token)
+
+
 @db_cli.command("revision")
 @click.argument("message")
 @click.option("--autogenerate", is_flag=True, help="Compare the models with the database.")
@@ -200,6 +225,8 @@ def revision_command(message: str, autogenerate: bool) -> None:
 
 def init_app(app: Flask) -> None:
     """Register the commands on the app's CLI."""
-    commands = (init_command, demo_command, beneficiaries_cli, credentials_cli, agencies_cli)
-    for command in (*commands, db_cli):
+    for command in (
+        *(init_command, demo_command, beneficiaries_cli, credentials_cli),
+        *(agencies_cli, tokens_cli, db_cli),
+    ):
         app.cli.add_command(command)

@@ -12,7 +12,8 @@ bp = Blueprint("holder_api", __name__, url_prefix="/api/v1")
 
 
 class UnsupportedMediaType(ApiError):
-    status, code, message = 415, "unsupported-media-type", "Send a JSON object (application/json)."
+    status, code = 415, "unsupported-media-type"
+    message = "Send a JSON object (application/json)."
 
 
 def json_body() -> dict[str, Any]:

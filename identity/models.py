@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from identity.db import Base
@@ -143,3 +143,70 @@ class VerificationEvent(Base):
     result: Mapped[str] = mapped_column(String(16))
 
     agency: Mapped[Agency | None] = relationship()
+
+
+DOCUMENT_STATUSES = ("valid", "revoked", "superseded")
+DOCUMENT_TYPES = (
+    "eligibility_endorsement",
+    "housing_file_statement",
+    "entitlement_certificate",
+    "letter",
+)
+
+
+class Document(Base):
+    """A letter or certificate the agency issued, stamped with a QR; its status is live."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in DOCUMENT_STATUSES) + ")",
+            name="ck_documents_status",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)  # 128 random bits, in the QR
+    number: Mapped[str] = mapped_column(String(24), unique=True)  # printed, typed by people
+    code_hash: Mapped[str] = mapped_column(String(64))  # the printed verification code, hashed
+    type: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200))
+    beneficiary_id: Mapped[int] = mapped_column(
+        ForeignKey("beneficiaries.id", ondelete="RESTRICT"), index=True
+    )
+    office: Mapped[str] = mapped_column(String(120))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    issued_by: Mapped[str] = mapped_column(String(120))
+    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(12), default="valid")
+    reason: Mapped[str | None] = mapped_column(String(200))
+    changed_by: Mapped[str] = mapped_column(String(120))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    superseded_by_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"))
+
+    beneficiary: Mapped[Beneficiary] = relationship()
+    superseded_by: Mapped["Document | None"] = relationship(remote_side=[id])
+
+
+class DocumentFile(Base):
+    """The stamped PDF of a document, kept apart so listing documents stays light."""
+
+    __tablename__ = "document_files"
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ApiToken(Base):
+    """A token for the agency's own back-office systems, stored hashed."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -119,3 +119,42 @@ def frozen_datetime(at: float) -> type:
             return cls.fromtimestamp(at, tz or UTC)  # type: ignore[arg-type]
 
     return Frozen
+
+
+def make_pdf(pages: int = 3, text: str = "Housing file statement") -> bytes:
+    """Return a small valid PDF with `pages` A4 pages, a line of text in the middle of each."""
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>"]
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages))
+    objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode())
+    font = 3 + 2 * pages
+    for i in range(pages):
+        stream = f"BT /F1 18 Tf 150 420 Td ({text} - page {i + 1}) Tj ET".encode()
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {font} 0 R >> >> >>".encode()
+        )
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def backoffice_token(app: Flask) -> str:
+    """Create a back-office token in the app and return it."""
+    from identity import tokens
+
+    with app.app_context():
+        new = tokens.create(db.session(), "backoffice", "test")
+        db.session().commit()
+        return new.token

@@ -38,4 +38,10 @@ def test_demo_loads_the_shipped_register_and_says_how_to_try_it(app: Flask) -> N
     first = runner.invoke(args=["demo"])
     assert first.exit_code == 0, first.output
     assert "200 new" in first.output and "civil ID" in first.output
-    assert "200 unchanged" in runner.invoke(args=["demo"]).output
+    assert "Digital IDs issued: 200" in first.output
+    first_key = first.output.strip().splitlines()[-1]
+    again = runner.invoke(args=["demo"])
+    assert "200 unchanged" in again.output and "Digital IDs issued: 0" in again.output
+    second_key = again.output.strip().splitlines()[-1]
+    assert first_key.startswith("hwy_") and second_key.startswith("hwy_")
+    assert first_key != second_key  # a rerun hands out a fresh key: the old one stops working

@@ -1,5 +1,7 @@
 """The agency API: `POST /api/v1/verify`, answered from the live register with a signed receipt."""
 
+import hmac
+import re
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
@@ -15,7 +17,8 @@ bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
 
 # Query parameters that would put a key in logs and browser histories: refused outright.
 KEY_PARAMETERS = frozenset({"key", "api_key", "apikey", "access_token", "token", "auth"})
-DISCLOSED = ("valid", "revoked", "suspended")  # verdicts for which the subject is known and live
+DISCLOSED = ("valid", "revoked", "suspended")
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # verdicts for which the subject is known and live
 
 
 class KeyInQuery(ApiError):
@@ -48,17 +51,40 @@ def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:
     return {name: values[name] for name in scopes}
 
 
-def answer(verdict: Verdict, agency: Agency, purpose: str) -> dict[str, Any]:
+def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
+    """Describe a found document; compare the agency's file hash with ours when it sends one."""
+    found = verdict.document
+    assert found is not None
+    described: dict[str, Any] = {
+        "number": found.number,
+        "type": found.type,
+        "title": found.title,
+        "office": found.office,
+        "issued_at": found.issued_at.isoformat(timespec="seconds"),
+        "status": found.status,
+        "reason": found.reason,
+        "superseded_by": found.superseded_by.number if found.superseded_by else None,
+        "sha256": found.sha256,
+    }
+    if sha256 is not None:
+        described["hash_matches"] = hmac.compare_digest(sha256.lower(), found.sha256)
+    return described
+
+
+def answer(verdict: Verdict, agency: Agency, purpose: str, sha256: str | None) -> dict[str, Any]:
     """Build the API answer of a verdict, disclosing the agency's scope and nothing more."""
     person = verdict.beneficiary if verdict.result in DISCLOSED else None
-    return {
+    body: dict[str, Any] = {
         "result": verdict.result,
         "kind": verdict.kind,
         "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "status_source": verdict.status_source,
         "subject": subject(person, agency.scopes) if person else {},
-        "receipt": receipts.issue(verdict, agency, purpose),
     }
+    if verdict.document is not None:
+        body["document"] = document(verdict, sha256)
+    body["receipt"] = receipts.issue(verdict, agency, purpose)
+    return body
 
 
 @bp.post("/verify")
@@ -71,6 +97,9 @@ def verify() -> Response:
         raise ApiError("Send the scanned text as a string in 'qr'.")
     if not isinstance(purpose, str) or not 1 <= len(purpose.strip()) <= 200:
         raise ApiError("Say why you are checking in 'purpose' (1 to 200 characters).")
+    sha256 = body.get("sha256")
+    if sha256 is not None and not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
+        raise ApiError("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
     purpose = purpose.strip()
     verdict = check(qr_text, Verifier(agency, "api"), purpose)
-    return jsonify(answer(verdict, agency, purpose))
+    return jsonify(answer(verdict, agency, purpose, sha256))

@@ -65,7 +65,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
-    blueprints = (health, home, login, holder_api, card, history, jwks, pages, api)
+    blueprints = (
+        *(health, home, login, holder_api, card, history, jwks),
+        *(pages, api),
+    )
     for module in blueprints:
         app.register_blueprint(module.bp)
     commands.init_app(app)
