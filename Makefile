@@ -5,14 +5,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements.lock | cksum | cut -d' ' -f1)
 MO := verification/translations/ar/LC_MESSAGES/messages.mo
 
-.PHONY: run test lint bench install lock messages clean
+.PHONY: run test lint bench install browser lock messages clean
 
 run: install
 	$(BIN)/hawiya init
 	$(BIN)/hawiya demo
 	$(BIN)/hawiya run --host 127.0.0.1 --port 5000
 
-test: install
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -22,6 +22,25 @@ bench: install
 	$(BIN)/python -m bench
 
 install: $(STAMP) $(MO)
+
+# The browser tests (tests/browser) drive Debian's Chromium, never a downloaded build, with a font
+# that has Arabic glyphs (DejaVu Sans). Only `make test` needs them, not `make run`.
+CHROMIUM := /usr/bin/chromium
+ARABIC_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
+BROWSER_PACKAGES := chromium fonts-dejavu-core
+
+browser:
+	@if [ -x $(CHROMIUM) ] && [ -f $(ARABIC_FONT) ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  apt-get update && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); \
+	else \
+	  echo "The browser tests need $(CHROMIUM) and an Arabic font: run" >&2; \
+	  echo "  sudo apt-get install --no-install-recommends $(BROWSER_PACKAGES)" >&2; \
+	  exit 1; \
+	fi
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

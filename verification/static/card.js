@@ -42,6 +42,7 @@
         qrBox.innerHTML = data.svg; // our own server's SVG, same origin
         expiresAt = Date.now() / 1000 + data.expires_in;
         card.dataset.status = data.status;
+        card.dataset.refreshed = String(Number(card.dataset.refreshed || 0) + 1);
         statusBox.className = "status status-" + data.status;
         offlineNote.hidden = true;
         tick();
