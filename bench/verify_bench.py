@@ -1,0 +1,401 @@
+"""Verify API throughput beside a bare Flask JSON endpoint served the same way (goal ≥ 0.6).
+
+Every server is gunicorn from this virtualenv on 127.0.0.1, started as a child process, waited
+for on /healthz, loaded for a fixed time, and stopped (its whole process group) even on error.
+Each pair compares Hawiya with bench/bare_app.py under the same worker settings:
+
+- 1 sync worker: Hawiya on SQLite with the in-process store. That store is only valid in one
+  process (HAWIYA_WORKERS=1, README), so this pair runs one worker on both sides rather than
+  two workers whose rate limits would not be shared.
+- 2 sync workers (one per core here): Hawiya on PostgreSQL and Redis with HAWIYA_WORKERS=2, the
+  production shape of the README.
+
+Each Hawiya is fresh: `hawiya init`, one beneficiary, `hawiya credentials issue --all`, an
+agency `Bench` (scope name,status; rate limit 100000 a minute). Every request checks the same
+signed phone QR, a `valid` verdict read from the live register, and writes its verification
+event: the database grows during the run, which is the real cost and is kept. QR_TTL is 600 s
+for the bench so the token outlives the run.
+
+The load is wrk (Debian package `wrk`; C, so the client costs the server little) with a Lua
+script for the POST; without wrk, a Python client of threads on keep-alive connections, named in
+the note. The machine is shared: client and servers run on the same cores, so compare ratios.
+"""
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from bench import Row
+from bench.import_bench import fresh_postgres
+from identity.synthetic import HEADER, rows
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+DURATION_S = 10
+WARMUP_S = 2
+CONNECTIONS = 16
+WRK_THREADS = 2
+WORKER_CLASS = "sync"
+GOAL = 0.6
+POSTGRES = os.environ.get(
+    "HAWIYA_BENCH_VERIFY_DATABASE_URL",
+    "postgresql+psycopg://postgres@127.0.0.1:5432/hawiya_bench_verify",
+)
+REDIS_URL = os.environ.get("HAWIYA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+SECRET = "bench-" + "0" * 58  # set explicitly, so nothing is generated into instance/
+PURPOSE = "Bench"
+
+TOKEN_SNIPPET = """
+from sqlalchemy import select
+from identity import credentials, db
+from identity.models import Credential
+from verification.app import create_app
+
+app = create_app()
+with app.app_context():
+    print(credentials.phone_token(db.session().scalars(select(Credential)).one()).url)
+"""
+
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.body = [==[{body}]==]
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer {key}"
+
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) non200 = 0 end
+function response(status, headers, body)
+  if status ~= 200 then non200 = non200 + 1 end
+end
+function done(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do bad = bad + thread:get("non200") end
+  local e = summary.errors
+  io.write(string.format("BENCH-RESULT %d %d %d %d %d %d\\n", summary.requests,
+    summary.duration, latency:percentile(50), latency:percentile(99), bad,
+    e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Load:
+    """What one load run measured."""
+
+    requests: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    non200: int
+    socket_errors: int
+
+    @property
+    def rate(self) -> float:
+        """Completed requests per second."""
+        return self.requests / self.seconds
+
+    def describe(self) -> str:
+        """Latency and errors, for a note."""
+        errors = (
+            "0 errors"
+            if not (self.non200 or self.socket_errors)
+            else f"ERRORS: {self.non200} non-200, {self.socket_errors} socket errors"
+        )
+        return (
+            f"p50 {self.p50_ms:.1f} ms, p99 {self.p99_ms:.1f} ms; "
+            f"{self.requests:,} requests, {errors}"
+        )
+
+
+@dataclass(frozen=True)
+class Target:
+    """One POST to load: the body and the agency key."""
+
+    body: bytes
+    key: str
+
+
+def bench_env(**settings: str) -> dict[str, str]:
+    """Return this environment without any HAWIYA_* setting, plus the given ones."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("HAWIYA_")}
+    env.update({f"HAWIYA_{name}": value for name, value in settings.items()})
+    return env
+
+
+def hawiya(env: dict[str, str], *args: str) -> str:
+    """Run a hawiya command; return its output, or raise with its error output."""
+    done = subprocess.run(
+        [str(BIN / "hawiya"), *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"hawiya {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
+    return done.stdout
+
+
+def prepare(folder: Path, env: dict[str, str]) -> Target:
+    """Set up a fresh Hawiya: schema, one active beneficiary with an ID, an agency; sign a QR."""
+    hawiya(env, "init")
+    register = folder / "one.csv"
+    row = next(rows(1))
+    row = (*row[: HEADER.index("status")], "active")  # a `valid` verdict, the usual answer
+    register.write_text(",".join(HEADER) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    hawiya(env, "beneficiaries", "import", str(register))
+    hawiya(env, "credentials", "issue", "--all")
+    created = hawiya(
+        env, "agencies", "create", "Bench", "--purpose", PURPOSE,
+        "--scope", "name,status", "--rate-limit", "100000",
+    )  # fmt: skip
+    key = created.strip().splitlines()[-1]
+    token = subprocess.run(
+        [sys.executable, "-c", TOKEN_SNIPPET],
+        env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if token.returncode != 0:
+        raise RuntimeError(f"signing the bench QR failed: {token.stderr.strip()[-2000:]}")
+    body = json.dumps({"qr": token.stdout.strip(), "purpose": PURPOSE}).encode()
+    return Target(body, key)
+
+
+def free_port() -> int:
+    """Return a TCP port that is free on 127.0.0.1 now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def request(port: int, target: Target) -> tuple[int, bytes]:
+    """Send one verify POST; return the status and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", "/api/v1/verify", target.body, headers(target))
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def headers(target: Target) -> dict[str, str]:
+    """The request headers of a verify POST."""
+    return {"Content-Type": "application/json", "Authorization": f"Bearer {target.key}"}
+
+
+def wait_healthy(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait until the server answers /healthz; raise if it exits or takes over 30 s."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return
+            connection.close()
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer /healthz within 30 s on port {port}")
+
+
+def stop(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server's process group: TERM, then KILL after 10 s."""
+    if server.poll() is not None:
+        return
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    except ProcessLookupError:
+        server.wait()
+
+
+@contextmanager
+def served(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[int]:
+    """Serve app with gunicorn on a free local port; yield the port; always stop it."""
+    port = free_port()
+    command = [
+        str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", WORKER_CLASS,
+        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
+    ]  # fmt: skip
+    with log.open("wb") as errors:
+        server = subprocess.Popen(
+            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        wait_healthy(port, server, log)
+        yield port
+    finally:
+        stop(server)
+
+
+def wrk_load(port: int, target: Target, seconds: int, folder: Path) -> Load:
+    """Load the server with wrk for a fixed time; parse the line its Lua `done` writes."""
+    script = folder / "verify.lua"
+    script.write_text(WRK_SCRIPT.format(body=target.body.decode(), key=target.key))
+    done = subprocess.run(
+        [
+            "wrk", "--threads", str(WRK_THREADS), "--connections", str(CONNECTIONS),
+            "--duration", f"{seconds}s", "--timeout", "10s", "--latency",
+            "--script", str(script), f"http://127.0.0.1:{port}/api/v1/verify",
+        ],
+        capture_output=True, text=True, timeout=seconds + 60, check=False,
+    )  # fmt: skip
+    line = next((x for x in done.stdout.splitlines() if x.startswith("BENCH-RESULT ")), None)
+    if done.returncode != 0 or line is None:
+        raise RuntimeError(f"wrk failed: {done.stderr.strip()[-2000:]}")
+    count, micros, p50, p99, non200, socket_errors = (int(x) for x in line.split()[1:])
+    return Load(count, micros / 1e6, p50 / 1e3, p99 / 1e3, non200, socket_errors)
+
+
+def python_load(port: int, target: Target, seconds: int, _folder: Path) -> Load:
+    """Load the server from CONNECTIONS threads, each on its own keep-alive connection."""
+    deadline = time.perf_counter() + seconds
+    latencies: list[list[float]] = [[] for _ in range(CONNECTIONS)]
+    failures = [[0, 0] for _ in range(CONNECTIONS)]  # non-200, socket errors
+    sent = headers(target)
+
+    def client(index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            try:
+                connection.request("POST", "/api/v1/verify", target.body, sent)
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                failures[index][1] += 1
+                connection.close()
+                continue
+            latencies[index].append(time.perf_counter() - started)
+            if response.status != 200:
+                failures[index][0] += 1
+        connection.close()
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CONNECTIONS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    took = time.perf_counter() - started
+    every = sorted(x for per_thread in latencies for x in per_thread)
+    if len(every) < 2:
+        raise RuntimeError("the Python load client completed no requests")
+    cuts = statistics.quantiles(every, n=100)
+    return Load(
+        len(every), took, cuts[49] * 1e3, cuts[98] * 1e3,
+        sum(f[0] for f in failures), sum(f[1] for f in failures),
+    )  # fmt: skip
+
+
+WRK = shutil.which("wrk")
+LOAD = wrk_load if WRK else python_load
+GENERATOR = (
+    f"wrk ({WRK_THREADS} threads, {CONNECTIONS} connections, {DURATION_S} s)"
+    if WRK
+    else f"Python client ({CONNECTIONS} threads on keep-alive connections, {DURATION_S} s; "
+    "wrk not installed: apt-get install wrk)"
+)
+
+
+def measure(
+    app: str, workers: int, env: dict[str, str], target: Target, folder: Path, valid: bool
+) -> Load:
+    """Serve app, check one answer, warm it up, then load it for DURATION_S seconds."""
+    with served(app, workers, env, folder / f"{app.replace(':', '_')}-{workers}.log") as port:
+        status, body = request(port, target)
+        if status != 200 or (valid and json.loads(body).get("result") != "valid"):
+            raise RuntimeError(f"{app} answered {status}: {body[:300]!r}")
+        LOAD(port, target, WARMUP_S, folder)
+        return LOAD(port, target, DURATION_S, folder)
+
+
+def rows_of(label: str, workers: int, bare: Load, hawiya_load: Load) -> list[Row]:
+    """Two rows: the bare endpoint and Hawiya with its ratio to it."""
+    ratio = hawiya_load.rate / bare.rate
+    met = "met" if ratio >= GOAL else "NOT met"
+    plural = "worker" if workers == 1 else "workers"
+    return [
+        (
+            f"verify API: bare Flask JSON endpoint, {workers} {plural}",
+            f"{bare.rate:,.0f} req/s",
+            bare.describe(),
+        ),
+        (
+            f"verify API: Hawiya, {label}, {workers} {plural}",
+            f"{hawiya_load.rate:,.0f} req/s",
+            f"×{ratio:.2f} vs bare (goal ≥ {GOAL}: {met}); {hawiya_load.describe()}",
+        ),
+    ]
+
+
+def run() -> list[Row]:
+    """Measure both pairs: 1 worker (SQLite, in-process store), 2 workers (PostgreSQL, Redis)."""
+    result: list[Row] = [
+        (
+            "verify API: load",
+            GENERATOR,
+            f"gunicorn --worker-class {WORKER_CLASS}, same workers for both sides of a pair; "
+            f"{WARMUP_S} s warm-up; one signed phone QR (valid), POSTed with an agency key; "
+            "client and servers share the machine's cores",
+        )
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        bare_env = bench_env(SECRET_KEY=SECRET)
+
+        sqlite = folder / "sqlite"
+        sqlite.mkdir()
+        env = bench_env(
+            DATABASE_URL=f"sqlite:///{sqlite / 'verify.sqlite3'}", KEYS_DIR=str(sqlite / "keys"),
+            SECRET_KEY=SECRET, QR_TTL="600", WORKERS="1",
+        )  # fmt: skip
+        target = prepare(sqlite, env)
+        bare = measure("bench.bare_app:app", 1, bare_env, target, folder, valid=False)
+        ours = measure("wsgi:app", 1, env, target, folder, valid=True)
+        result += rows_of("SQLite + in-process store", 1, bare, ours)
+
+        postgres = folder / "postgres"
+        postgres.mkdir()
+        store = redis.Redis.from_url(REDIS_URL)
+        store.flushdb()
+        try:
+            fresh_postgres(POSTGRES)
+            env = bench_env(
+                DATABASE_URL=POSTGRES, REDIS_URL=REDIS_URL, KEYS_DIR=str(postgres / "keys"),
+                SECRET_KEY=SECRET, QR_TTL="600", WORKERS="2",
+            )  # fmt: skip
+            target = prepare(postgres, env)
+            bare = measure("bench.bare_app:app", 2, bare_env, target, folder, valid=False)
+            ours = measure("wsgi:app", 2, env, target, folder, valid=True)
+            result += rows_of("PostgreSQL + Redis", 2, bare, ours)
+        finally:
+            store.flushdb()
+            store.close()
+    return result
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(" | ".join(row))
