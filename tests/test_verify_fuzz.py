@@ -64,7 +64,7 @@ def test_mutated_real_tokens_are_never_valid(world: Flask, data: st.DataObject) 
     assert response.status_code == 200
     assert response.json["result"] != "valid", (position, replacement)
     page = client.get("/v/" + mutated)
-    assert page.status_code in (200, 404)
+    assert page.status_code < 500
     assert 'data-verdict="valid"' not in page.text
 
 

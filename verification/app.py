@@ -32,7 +32,7 @@ from identity import (
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
-from verification import api, pages
+from verification import api, pages, scan
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -67,7 +67,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     errors.register(app)
     blueprints = (
         *(health, home, login, holder_api, card, history, jwks),
-        *(pages, api),
+        *(pages, api, scan),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

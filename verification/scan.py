@@ -1,0 +1,198 @@
+"""The scanner at /scan: a camera decoding QR codes in the browser, and a photo upload decoded here.
+
+Only our own verification URLs are followed (`<PUBLIC_URL>/v/<token>`, `<PUBLIC_URL>/d/<reference>`,
+or the same paths on the page's own origin), and always to the path on this site: a QR code can
+never send the verifier to another site. `static/scan.js` applies the same rule in the browser.
+"""
+
+import logging
+import re
+from urllib.parse import urlsplit
+
+import zxingcpp
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from PIL import Image, ImageOps
+from werkzeug.datastructures import FileStorage
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity import ratelimit
+from identity.errors import TooManyRequests
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("scanner", __name__)
+
+MAX_UPLOAD = 5 * 1024 * 1024  # bytes of the photo itself
+FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the CSRF field
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo; checked before Pillow decodes anything
+FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # JPEG opens phones' multi-picture JPEGs (MPO) too
+UPLOADS_PER_CLIENT, WINDOW = 30, 300
+
+# One path segment of our own alphabet: nothing that can leave the /v/ or /d/ path.
+LOCAL_PATH = re.compile(r"/(v)/([A-Za-z0-9_-][A-Za-z0-9._-]{0,4095})|/(d)/([A-Za-z0-9_-]{1,64})")
+
+# What a person reads for each refusal, in their language.
+MESSAGES = {
+    "missing": _l("Choose a photo of the QR code to upload."),
+    "too-large": _l("The photo is too large. Upload a photo of at most 5 MB."),
+    "too-many-pixels": _l("The photo has too many pixels. Upload a smaller photo of the code."),
+    "not-an-image": _l(
+        "This file is not a photo we can read. Upload a JPEG, PNG, WebP or GIF image."
+    ),
+    "no-qr": _l(
+        "No QR code was found in this photo. Take a sharp photo with the whole code in view "
+        "and try again."
+    ),
+    "foreign": _l("This QR code is not a Hawiya verification code."),
+    "too-many": _l("Too many attempts. Wait a while and try again."),
+}
+STATUS = {"missing": 400, "too-large": 413, "too-many-pixels": 413, "not-an-image": 415}
+
+
+class Refused(Exception):
+    """An upload we cannot use; `code` names the message to show."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _origin_and_prefix(url: str) -> tuple[str, str] | None:
+    """Return (`scheme://host:port`, path without its trailing slash) of an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "\\" in url or "@" in parts.netloc:
+        return None
+    port = port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{parts.hostname.lower()}:{port}", parts.path.rstrip("/")
+
+
+def local_path(text: str, public_url: str, here: str) -> str | None:
+    """Return the path on this site of a scanned text that is one of our verification URLs.
+
+    `public_url` is the configured PUBLIC_URL and `here` the URL this app is served at (scheme,
+    host and script root); a text on either of them with the path `/v/<token>` or
+    `/d/<reference>` is ours. Anything else (another site, another path) gives None.
+    """
+    if len(text) > 4200:
+        return None
+    scanned = _origin_and_prefix(text)
+    if scanned is None:
+        return None
+    origin, path = scanned
+    local_root = urlsplit(here).path.rstrip("/")
+    for base in (public_url, here):
+        known = _origin_and_prefix(base)
+        if known is None or known[0] != origin or not path.startswith(known[1] + "/"):
+            continue
+        match = LOCAL_PATH.fullmatch(path[len(known[1]) :])
+        if match:
+            kind, value = (match[1], match[2]) if match[1] else (match[3], match[4])
+            return f"{local_root}/{kind}/{value}"
+    return None
+
+
+def read_qr_texts(upload: FileStorage) -> list[str]:
+    """Decode every QR code in an uploaded photo; raise Refused when it is not a usable image."""
+    stream = upload.stream
+    stream.seek(0, 2)
+    size = stream.tell()
+    stream.seek(0)
+    if size == 0:
+        raise Refused("not-an-image")
+    if size > MAX_UPLOAD:
+        raise Refused("too-large")
+    try:
+        image = Image.open(stream, formats=FORMATS)
+    except Image.DecompressionBombError as bomb:
+        raise Refused("too-many-pixels") from bomb
+    except Exception as exc:  # not an image, or not one of the accepted kinds
+        raise Refused("not-an-image") from exc
+    with image:
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise Refused("too-many-pixels")
+        try:
+            gray = _grayscale(image)
+        except Exception as exc:  # truncated or corrupt data: Pillow raises many kinds
+            log.info("an uploaded image could not be decoded: %r", exc)
+            raise Refused("not-an-image") from exc
+    qr_only = zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode)
+    barcodes = zxingcpp.read_barcodes(gray, formats=qr_only)
+    return [barcode.text for barcode in barcodes if barcode.text]
+
+
+def _grayscale(image: Image.Image) -> Image.Image:
+    """Decode the image upright and in grey, transparency flattened onto white."""
+    image = ImageOps.exif_transpose(image) or image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        flat = Image.new("RGBA", image.size, "white")
+        flat.alpha_composite(image.convert("RGBA"))
+        image = flat
+    return image.convert("L")
+
+
+def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    """Render the scanner page, with the message for `error` if any."""
+    message = str(MESSAGES[error]) if error else None
+    # The page to type a document's number and code, once that blueprint is there.
+    lookup = "document_pages.lookup_form"
+    html = render_template(
+        "scan.html",
+        error=message,
+        public_url=current_app.config["PUBLIC_URL"],
+        max_upload=MAX_UPLOAD,
+        lookup_url=url_for(lookup) if lookup in current_app.view_functions else None,
+    )
+    return html, status
+
+
+@bp.url_value_preprocessor
+def limit_upload(_endpoint: str | None, _values: dict[str, object] | None) -> None:
+    """Cap the body of an upload before anything reads it (this runs before the CSRF check)."""
+    if request.method == "POST":
+        request.max_content_length = MAX_UPLOAD + FORM_OVERHEAD
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    """Answer an oversized upload with the page and its message."""
+    return page("too-large", 413)
+
+
+@bp.get("/scan")
+def scanner() -> tuple[str, int]:
+    """Show the camera scanner, with the photo upload beneath it."""
+    return page()
+
+
+@bp.post("/scan")
+def upload() -> tuple[str, int] | BaseResponse:
+    """Read the QR code in an uploaded photo and open its check on this site."""
+    try:
+        ratelimit.hit(f"scan-upload:{request.remote_addr}", UPLOADS_PER_CLIENT, WINDOW)
+    except TooManyRequests as limited:
+        response = make_response(page("too-many", limited.status))
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        return page("missing", STATUS["missing"])
+    try:
+        texts = read_qr_texts(upload)
+    except Refused as refused:
+        return page(refused.code, STATUS[refused.code])
+    if not texts:
+        return page("no-qr", 400)
+    here = request.url_root
+    for text in texts:
+        path = local_path(text, current_app.config["PUBLIC_URL"], here)
+        if path is not None:
+            return redirect(path, 303)
+    return page("foreign", 400)
