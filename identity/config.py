@@ -30,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 ENVIRONMENTS = ("development", "production", "testing")
+MAX_PUBLIC_URL = 35  # `<PUBLIC_URL>/d/<22-character reference>` fits a version-5 QR at level Q
 SMS_BACKENDS = ("console", "http")
 INTEGER_SETTINGS = (
     "OTP_TTL",
@@ -113,3 +114,8 @@ def check(config: dict[str, Any]) -> None:
         )
     if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError("HAWIYA_PUBLIC_URL must start with http:// or https://.")
+    if len(str(config["PUBLIC_URL"]).rstrip("/")) > MAX_PUBLIC_URL:
+        raise ConfigError(
+            f"HAWIYA_PUBLIC_URL must be at most {MAX_PUBLIC_URL} characters, so that the QR "
+            "stamped on documents stays small enough to print (version 5 at level Q)."
+        )

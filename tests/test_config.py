@@ -25,6 +25,7 @@ HTTP_SMS = {"SMS_BACKEND": "http", "SMS_HTTP_URL": "http://127.0.0.1:9/sms", "SM
         ({"SMS_BACKEND": "http"}, "HAWIYA_SMS_HTTP_URL or HAWIYA_SMS_HTTP_TOKEN is not set"),
         ({"ENV": "production", "SECRET_KEY": "x" * 64, "SMS_BACKEND": "console"}, "in production"),
         ({"PUBLIC_URL": "hawiya.example"}, "HAWIYA_PUBLIC_URL must start with"),
+        ({"PUBLIC_URL": "https://" + "x" * 30 + ".gov.kw"}, "at most 35 characters"),
     ],
 )
 def test_refuses_to_start(tmp_path: Path, settings: dict[str, object], words: str) -> None:

@@ -86,3 +86,34 @@ def test_verify_answers_match(world: Flask, spec: dict[str, Any]) -> None:
     history = client.get("/api/v1/me/verifications", headers={"Authorization": f"Bearer {token}"})
     assert history.json["verifications"]
     conforms(spec, "/api/v1/me/verifications", "get", history)
+
+
+def test_document_answers_match(app: Flask, spec: dict[str, Any]) -> None:
+    import io
+
+    from tests.helpers import backoffice_token, make_pdf
+
+    add_people(app, FATIMA)
+    headers = {"Authorization": f"Bearer {backoffice_token(app)}"}
+    client = app.test_client()
+
+    def post(pdf: bytes):
+        data = {
+            "civil_id": FATIMA.civil_id,
+            "type": "letter",
+            "title": "A letter",
+            "office": "Housing",
+            "file": (io.BytesIO(pdf), "a.pdf"),
+        }
+        return client.post("/api/v1/documents", data=data, headers=headers)
+
+    created = post(make_pdf())
+    conforms(spec, "/api/v1/documents", "post", created)
+    conforms(spec, "/api/v1/documents", "post", post(b"not a pdf"))
+    document = f"/api/v1/documents/{created.json['id']}"
+    conforms(spec, "/api/v1/documents/{id}", "get", client.get(document, headers=headers))
+    revoke = client.post(document + "/revoke", json={"reason": "Wrong"}, headers=headers)
+    conforms(spec, "/api/v1/documents/{id}/revoke", "post", revoke)
+    again = client.post(document + "/revoke", json={"reason": "Wrong"}, headers=headers)
+    assert again.status_code == 409
+    conforms(spec, "/api/v1/documents/{id}/revoke", "post", again)

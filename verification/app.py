@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from identity import (
     audit,
+    backoffice_api,
     card,
     commands,
     csrf,
@@ -21,6 +22,7 @@ from identity import (
     health,
     history,
     holder_api,
+    holder_documents,
     home,
     i18n,
     jwks,
@@ -32,7 +34,7 @@ from identity import (
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
-from verification import api, pages, scan
+from verification import api, documents_pages, pages, scan
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -66,8 +68,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     errors.register(app)
     blueprints = (
-        *(health, home, login, holder_api, card, history, jwks),
-        *(pages, api, scan),
+        *(health, home, login, holder_api, card, history, holder_documents, jwks),
+        *(backoffice_api, pages, documents_pages, api, scan),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from identity import credentials, db, signing
+from identity import credentials, db, documents, signing
 from identity.models import Agency, Beneficiary, Credential, Document, VerificationEvent
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
@@ -86,8 +86,23 @@ def check_phone_token(token: str) -> Verdict:
 
 
 def check_document(reference: str) -> Verdict:
-    """Check a document reference (documents are wired in with the stamping module)."""
-    return Verdict("not_found", kind="document", subject_ref=reference[:64])
+    """Check a document reference against the register: valid, or revoked (also when replaced)."""
+    document = documents.by_reference(db.session(), reference)
+    if document is None:
+        return Verdict("not_found", kind="document", subject_ref=reference[:64])
+    return document_verdict(document)
+
+
+def document_verdict(document: Document) -> Verdict:
+    """Return the live verdict on a document found by its reference or its number and code."""
+    result = "valid" if document.status == "valid" else "revoked"
+    return Verdict(
+        result,
+        kind="document",
+        subject_ref=document.reference,
+        document=document,
+        beneficiary=document.beneficiary,
+    )
 
 
 def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:

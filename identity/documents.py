@@ -1,0 +1,197 @@
+"""Documents: issue a stamped PDF, find it by reference or by number and code, revoke, supersede.
+
+The QR carries `<PUBLIC_URL>/d/<reference>` (128 random bits); people may instead type the
+printed number and the short code. The code is kept hashed, like a password.
+"""
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from identity import audit, stamp
+from identity.civil_id import normalize_digits
+from identity.models import DOCUMENT_TYPES, Beneficiary, Document, DocumentFile, utcnow
+
+REFERENCE_BYTES = 16  # 128 bits
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type
+CODE_LENGTH = 8  # about 40 bits; guessing is also rate limited
+REASONS_MAX = 200
+
+
+class InvalidDocument(ValueError):
+    """A document request that cannot be honoured; `code` is kebab-case, the message says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new document and its printed code (shown once, then only the hash is kept)."""
+
+    document: Document
+    code: str
+
+
+def code_digest(reference: str, code: str) -> str:
+    """Return the stored form of a verification code."""
+    return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
+
+
+def normalize_code(raw: str) -> str:
+    """Return a typed code as stored: digits in ASCII, upper case, no spaces or dashes."""
+    return normalize_digits(raw).upper().replace("-", "").replace(" ", "")
+
+
+def url(document: Document) -> str:
+    """Return the address in the document's QR."""
+    return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/d/{document.reference}"
+
+
+def _number(document_id: int, when: datetime) -> str:
+    """Return the printed document number, e.g. HW-2026-000042 (from the row id: no races)."""
+    return f"HW-{when:%Y}-{document_id:06d}"
+
+
+def issue(
+    session: Session,
+    pdf: bytes,
+    beneficiary: Beneficiary,
+    doc_type: str,
+    title: str,
+    office: str,
+    actor: str,
+) -> Issued:
+    """Stamp a PDF and register it, in the caller's transaction, audited.
+
+    Raises stamp.PdfRefused for a bad file and InvalidDocument for bad fields.
+    """
+    if doc_type not in DOCUMENT_TYPES:
+        raise InvalidDocument("invalid-input", f"type must be one of: {', '.join(DOCUMENT_TYPES)}.")
+    title, office = title.strip(), office.strip()
+    if not 2 <= len(title) <= 200:
+        raise InvalidDocument("invalid-input", "title must be 2 to 200 characters.")
+    if not 2 <= len(office) <= 120:
+        raise InvalidDocument("invalid-input", "office must be 2 to 120 characters.")
+    stamp.check(pdf)
+    now = utcnow()
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    reference = secrets.token_urlsafe(REFERENCE_BYTES)
+    document = Document(
+        reference=reference,
+        number=reference[:24],  # a unique placeholder until the row has its id
+        code_hash=code_digest(reference, code),
+        type=doc_type,
+        title=title,
+        beneficiary_id=beneficiary.id,
+        office=office,
+        issued_at=now,
+        issued_by=actor,
+        sha256="",
+        status="valid",
+        changed_by=actor,
+        changed_at=now,
+    )
+    session.add(document)
+    session.flush()
+    document.number = _number(document.id, now)
+    stamped = stamp.stamp(
+        pdf,
+        url=url(document),
+        number=document.number,
+        code=printed(code),
+        issued_on=f"{now:%Y-%m-%d}",
+        office_ar=office,
+        office_en=office,
+    )
+    document.sha256 = hashlib.sha256(stamped).hexdigest()
+    session.add(DocumentFile(document_id=document.id, pdf=stamped))
+    audit.record(
+        session, actor, "document.issue", f"document:{document.number}", {"type": doc_type}
+    )
+    return Issued(document, printed(code))
+
+
+def printed(code: str) -> str:
+    """Return a code as printed: two groups of four."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def by_reference(session: Session, reference: str) -> Document | None:
+    """Return the document with this QR reference."""
+    if not isinstance(reference, str) or len(reference) > 32:
+        return None
+    return session.scalar(select(Document).where(Document.reference == reference))
+
+
+def by_number_and_code(session: Session, number: str, code: str) -> Document | None:
+    """Return the document with this printed number, if the code matches it."""
+    number = normalize_digits(number).strip().upper()
+    if len(number) > 24:
+        return None
+    document = session.scalar(select(Document).where(Document.number == number))
+    wanted = code_digest(document.reference if document else "x", normalize_code(code)[:16])
+    if document is None or not hmac.compare_digest(document.code_hash, wanted):
+        return None
+    return document
+
+
+def pdf(session: Session, document: Document) -> bytes:
+    """Return the stamped PDF of a document."""
+    stored = session.get(DocumentFile, document.id)
+    assert stored is not None
+    return stored.pdf
+
+
+def _reason(reason: object) -> str:
+    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= REASONS_MAX:
+        raise InvalidDocument("invalid-input", "Give a reason of 3 to 200 characters.")
+    return reason.strip()
+
+
+def revoke(session: Session, document: Document, reason: object, actor: str) -> None:
+    """Revoke a valid document, with its reason, audited in the same transaction."""
+    text = _reason(reason)
+    if document.status != "valid":
+        raise InvalidDocument("conflict", f"The document is {document.status} already.")
+    document.status, document.reason = "revoked", text
+    document.changed_by, document.changed_at = actor, utcnow()
+    audit.record(session, actor, "document.revoke", f"document:{document.number}", {"reason": text})
+
+
+def supersede(
+    session: Session, document: Document, replacement: Document, reason: object, actor: str
+) -> None:
+    """Mark a document as replaced by another of the same beneficiary, audited."""
+    text = _reason(reason)
+    if document.id == replacement.id:
+        raise InvalidDocument("invalid-input", "A document cannot replace itself.")
+    if replacement.beneficiary_id != document.beneficiary_id:
+        raise InvalidDocument("invalid-input", "The replacement belongs to someone else.")
+    if document.status != "valid" or replacement.status != "valid":
+        raise InvalidDocument("conflict", "Both documents must be valid.")
+    document.status, document.reason = "superseded", text
+    document.superseded_by_id = replacement.id
+    document.changed_by, document.changed_at = actor, utcnow()
+    audit.record(
+        session, actor, "document.supersede", f"document:{document.number}",
+        {"by": replacement.number, "reason": text},
+    )  # fmt: skip
+
+
+def for_beneficiary(session: Session, beneficiary_id: int) -> list[Document]:
+    """Return a beneficiary's documents, newest first."""
+    query = (
+        select(Document)
+        .where(Document.beneficiary_id == beneficiary_id)
+        .order_by(Document.id.desc())
+    )
+    return list(session.scalars(query))

@@ -1,0 +1,360 @@
+"""Stamped PDFs: a readable QR on a free corner of page 1 (or a stamp page), bad uploads refused."""
+
+import hashlib
+import io
+import os
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import pikepdf
+import pypdfium2
+import pytest
+import zxingcpp
+from fpdf import FPDF
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+from identity import stamp
+
+URL = "https://hawiya.example.gov/d/3q2-7wEXAMPLEp0c9Ztj4Bg"  # a 22-character reference
+NUMBER, CODE = "HW-2026-000042", "K7MQ-P3XD"
+FIELDS = {
+    "url": URL,
+    "number": NUMBER,
+    "code": CODE,
+    "issued_on": "2026-05-01",
+    "office_ar": "هيئة الرعاية السكنية",
+    "office_en": "Housing Welfare Authority",
+}
+DPI = 200
+CORNERS = ("bottom-left", "bottom-right", "top-left", "top-right")
+
+
+def letter(pages: int = 3, covered: tuple[str, ...] = ()) -> bytes:
+    """Return an A4 PDF with a line of text in the middle of each page.
+
+    Page 1 gets a grey block over each quarter of the page named in covered (e.g. "top-left").
+    """
+    pdf = FPDF(unit="mm", format="A4")
+    pdf.set_creation_date(datetime(2026, 5, 1, tzinfo=UTC))
+    pdf.set_auto_page_break(False)
+    for page in range(1, pages + 1):
+        pdf.add_page()
+        if page == 1:
+            pdf.set_fill_color(150)
+            for corner in covered:
+                vertical, horizontal = corner.split("-")
+                x = 0 if horizontal == "left" else 105
+                y = 0 if vertical == "top" else 148.5
+                pdf.rect(x, y, 105, 148.5, style="F")
+        pdf.set_font("Helvetica", size=16)
+        pdf.text(60, 150, f"Housing file statement - page {page}")
+    return bytes(pdf.output())
+
+
+@cache
+def stamped(pages: int = 3, covered: tuple[str, ...] = ()) -> bytes:
+    return stamp.stamp(letter(pages, covered), **FIELDS)
+
+
+def render(pdf: bytes, index: int = 0) -> Image.Image:
+    document = pypdfium2.PdfDocument(pdf)
+    return document[index].render(scale=DPI / 72).to_pil()
+
+
+def qr_codes(image: Image.Image) -> list[zxingcpp.Barcode]:
+    return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+
+
+def texts(pdf: bytes) -> list[str]:
+    document = pypdfium2.PdfDocument(pdf)
+    return [document[i].get_textpage().get_text_range() for i in range(len(document))]
+
+
+def corner_of(barcode: zxingcpp.Barcode, image: Image.Image) -> str:
+    """Name the quarter of the image the barcode's centre is in."""
+    points = (barcode.position.top_left, barcode.position.bottom_right)
+    x = sum(p.x for p in points) / 2
+    y = sum(p.y for p in points) / 2
+    vertical = "top" if y < image.height / 2 else "bottom"
+    return f"{vertical}-{'left' if x < image.width / 2 else 'right'}"
+
+
+def resaved(pdf: bytes, edit=None, **options) -> bytes:
+    """Return pdf saved again by pikepdf with options, after edit(pikepdf.Pdf) if given."""
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        if edit is not None:
+            edit(document)
+        out = io.BytesIO()
+        document.save(out, **options)
+    return out.getvalue()
+
+
+# The stamp on page 1
+
+
+def test_page_1_carries_one_qr_of_the_url_level_q_version_5_or_less_at_least_25_mm() -> None:
+    pdf = stamped()
+    assert stamp.check(pdf) == 3
+    image = render(pdf)
+    [barcode] = qr_codes(image)
+    assert barcode.text == URL
+    assert barcode.ec_level == "Q"
+    assert int(barcode.extra["Version"]) <= 5
+    position = barcode.position
+    width_mm = (position.top_right.x - position.top_left.x) / DPI * 25.4
+    assert width_mm >= 25
+    assert corner_of(barcode, image) == "bottom-left"
+
+
+def test_page_1_shows_the_number_the_code_and_both_instructions() -> None:
+    page_1 = texts(stamped())[0]
+    assert NUMBER in page_1 and CODE in page_1 and "2026-05-01" in page_1
+    assert "Scan to verify, or enter the number and code at https://hawiya.example.gov/d" in page_1
+    assert "للتحقق امسح الرمز أو أدخل رقم المستند والرمز" in page_1
+    assert "Housing file statement - page 1" in page_1
+
+
+def test_the_arabic_instruction_runs_right_to_left() -> None:
+    """Its first letter is drawn to the right of its last (the text is shaped, not reversed)."""
+    document = pypdfium2.PdfDocument(stamped())
+    page = document[0].get_textpage()
+    found = page.search(stamp.AR_SCAN).get_next()
+    assert found is not None
+    first, count = found
+    assert page.get_charbox(first)[0] > page.get_charbox(first + count - 1)[0]
+
+
+def test_the_other_pages_and_page_1s_own_content_are_unchanged() -> None:
+    original, pdf = letter(), stamped()
+    assert texts(pdf)[1:] == texts(original)[1:]
+    with pikepdf.open(io.BytesIO(original)) as before, pikepdf.open(io.BytesIO(pdf)) as after:
+        assert len(after.pages) == 3
+        for old, new in zip(before.pages[1:], after.pages[1:], strict=True):
+            assert new.obj.Contents.read_raw_bytes() == old.obj.Contents.read_raw_bytes()
+        streams = [s.read_raw_bytes() for s in after.pages[0].obj.Contents]
+        assert before.pages[0].obj.Contents.read_raw_bytes() in streams
+
+
+@pytest.mark.parametrize(
+    ("covered", "expected"),
+    [
+        (("bottom-left",), "bottom-right"),
+        (("bottom-left", "bottom-right"), "top-left"),
+        (("bottom-left", "bottom-right", "top-left"), "top-right"),
+    ],
+)
+def test_the_stamp_takes_the_first_free_corner(covered, expected) -> None:
+    pdf = stamped(3, covered)
+    assert len(pypdfium2.PdfDocument(pdf)) == 3
+    image = render(pdf)
+    [barcode] = qr_codes(image)
+    assert barcode.text == URL
+    assert corner_of(barcode, image) == expected
+
+
+def test_a_first_page_with_no_free_corner_gets_a_stamp_page_at_the_end() -> None:
+    original, pdf = letter(3, CORNERS), stamped(3, CORNERS)
+    assert len(pypdfium2.PdfDocument(pdf)) == 4
+    assert qr_codes(render(pdf, 0)) == []
+    assert texts(pdf)[:3] == texts(original)
+    [barcode] = qr_codes(render(pdf, 3))
+    assert barcode.text == URL and barcode.ec_level == "Q"
+    last = texts(pdf)[3]
+    assert NUMBER in last and CODE in last
+    assert f"This page belongs to document {NUMBER}" in last
+    assert "هذه الصفحة جزء من المستند" in last
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_a_rotated_page_gets_the_stamp_upright_on_the_corner_as_shown(rotate) -> None:
+    def turn(document: pikepdf.Pdf) -> None:
+        document.pages[0].obj.Rotate = rotate
+
+    pdf = stamp.stamp(resaved(letter(), turn), **FIELDS)
+    image = render(pdf)
+    [barcode] = qr_codes(image)
+    assert barcode.text == URL
+    assert barcode.orientation == 0
+    assert corner_of(barcode, image) == "bottom-left"
+
+
+def test_the_stamp_lands_inside_the_crop_box() -> None:
+    def crop(document: pikepdf.Pdf) -> None:
+        document.pages[0].obj.CropBox = [100, 150, 560, 800]
+
+    pdf = stamp.stamp(resaved(letter(), crop), **FIELDS)
+    [barcode] = qr_codes(render(pdf))  # PDFium shows only the crop box
+    assert barcode.text == URL
+
+
+def test_stamping_is_deterministic() -> None:
+    """The same inputs give the same bytes, a second later and in another process.
+
+    qpdf's default file /ID is dated; Python's hash seed changes set order from run to run.
+    """
+    pdf = letter()
+    first = stamp.stamp(pdf, **FIELDS)
+    time.sleep(1.05)
+    assert stamp.stamp(pdf, **FIELDS) == first
+    script = (
+        "import hashlib; from identity import stamp; from tests.test_stamp import FIELDS, letter; "
+        "print(hashlib.sha256(stamp.stamp(letter(), **FIELDS)).hexdigest())"
+    )
+    seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
+    other = subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONHASHSEED": seed},
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert other.stdout.strip() == hashlib.sha256(first).hexdigest()
+    assert stamp.stamp(pdf, **{**FIELDS, "code": "K7MQ-P3XE"}) != first
+
+
+def test_a_pdf_altered_by_one_byte_after_stamping_has_another_sha256() -> None:
+    pdf = bytearray(stamped())
+    digest = hashlib.sha256(pdf).hexdigest()
+    pdf[len(pdf) // 2] ^= 0x01
+    assert hashlib.sha256(pdf).hexdigest() != digest
+
+
+def test_a_long_office_name_is_fitted_and_a_url_too_long_for_version_5_is_refused() -> None:
+    long_office = {"office_ar": "مكتب " * 24, "office_en": "Office " * 17}
+    pdf = stamp.stamp(letter(1), **{**FIELDS, **long_office})
+    [barcode] = qr_codes(render(pdf))
+    assert barcode.text == URL
+    with pytest.raises(ValueError, match="version"):
+        stamp.stamp(letter(1), **{**FIELDS, "url": URL + "x" * 60})
+
+
+def test_control_and_bidi_override_characters_in_an_office_name_are_not_printed() -> None:
+    """An office name cannot print reversed or hidden text on the stamp."""
+    office = "Housing\nWelfare\u202e Authority\u202c"
+    pdf = stamp.stamp(letter(1), **{**FIELDS, "office_en": office})
+    assert "Housing Welfare Authority" in texts(pdf)[0]
+
+
+# Bad uploads
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 40), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def encrypted(user: str) -> bytes:
+    return resaved(letter(), encryption=pikepdf.Encryption(owner="owner", user=user))
+
+
+def blank_pages(count: int) -> bytes:
+    document = pikepdf.new()
+    for _ in range(count):
+        document.add_blank_page(page_size=(595, 842))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+BAD_UPLOADS = {
+    "png": (png, "not-a-pdf"),
+    "text": (lambda: b"Housing file statement\n", "not-a-pdf"),
+    "empty": (lambda: b"", "not-a-pdf"),
+    "truncated": (lambda: letter()[: len(letter()) // 2], "pdf-malformed"),
+    "cut before its end marker": (lambda: letter()[: letter().rindex(b"%%EOF")], "pdf-malformed"),
+    "garbage after the header": (
+        lambda: b"%PDF-1.7\n" + bytes(range(256)) * 8 + b"%%EOF\n",
+        "pdf-malformed",
+    ),
+    "user password": (lambda: encrypted("secret"), "pdf-encrypted"),
+    "owner password only": (lambda: encrypted(""), "pdf-encrypted"),
+    "too large": (lambda: b"%PDF-1.7\n" + b" " * stamp.MAX_BYTES + b"%%EOF\n", "pdf-too-large"),
+    "no pages": (lambda: blank_pages(0), "pdf-empty"),
+    "too many pages": (lambda: blank_pages(stamp.MAX_PAGES + 1), "pdf-too-many-pages"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_UPLOADS)
+def test_a_bad_upload_is_refused_with_its_code_and_a_sentence(name) -> None:
+    make, code = BAD_UPLOADS[name]
+    data = make()
+    for call in (stamp.check, lambda d: stamp.stamp(d, **FIELDS)):
+        with pytest.raises(stamp.PdfRefused) as refused:
+            call(data)
+        assert refused.value.code == code
+        assert refused.value.message.endswith(".") and len(refused.value.message) > 30
+
+
+def test_the_page_limit_itself_is_accepted() -> None:
+    assert stamp.check(blank_pages(stamp.MAX_PAGES)) == stamp.MAX_PAGES
+
+
+@cache
+def seeds() -> tuple[bytes, ...]:
+    return (letter(2), stamped(1))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600), st.sampled_from([b"", b"%PDF-1.7\n"]), st.booleans())
+def test_random_bytes_are_refused_or_read_never_an_error(
+    body: bytes, header: bytes, end: bool
+) -> None:
+    data = header + body + (b"\n%%EOF\n" if end else b"")
+    try:
+        stamp.check(data)
+    except stamp.PdfRefused as refused:
+        assert refused.code in stamp.MESSAGES
+    else:
+        assert header  # a file that does not start with %PDF- is never read
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    """A real PDF with a byte flipped, a run overwritten, a run inserted, or its end cut."""
+    data = bytearray(draw(st.sampled_from(seeds())))
+    at = draw(st.integers(0, len(data) - 1))
+    kind = draw(st.sampled_from(["flip", "overwrite", "insert", "cut"]))
+    if kind == "flip":
+        data[at] ^= 1 << draw(st.integers(0, 7))
+    elif kind == "overwrite":
+        run = draw(st.binary(min_size=1, max_size=16))
+        data[at : at + len(run)] = run
+    elif kind == "insert":
+        data[at:at] = draw(st.binary(min_size=1, max_size=16))
+    else:
+        del data[at:]
+    return bytes(data)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_a_mutated_pdf_is_refused_or_read_never_an_error(data: bytes) -> None:
+    try:
+        pages = stamp.check(data)
+    except stamp.PdfRefused as refused:
+        assert refused.code in stamp.MESSAGES
+    else:
+        assert 1 <= pages <= stamp.MAX_PAGES
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated())
+def test_a_mutated_pdf_that_is_read_is_stamped_or_refused_never_an_error(data: bytes) -> None:
+    try:
+        stamp.check(data)
+    except stamp.PdfRefused:
+        return
+    try:
+        pdf = stamp.stamp(data, **FIELDS)
+    except stamp.PdfRefused as refused:
+        assert refused.code == "pdf-malformed"
+    else:
+        assert stamp.check(pdf) >= 1

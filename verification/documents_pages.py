@@ -1,0 +1,42 @@
+"""Pages for checking a document: from its QR, or by typing its number and code."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity import db, documents, ratelimit
+from identity.errors import TooManyRequests
+from verification.checks import PUBLIC_PURPOSE, Verifier, check_document, record
+
+bp = Blueprint("document_pages", __name__)
+GUESSES_PER_CLIENT, GUESSES_PER_NUMBER, WINDOW = 20, 10, 3600
+
+
+@bp.get("/d/<reference>")
+def verdict(reference: str) -> str:
+    """Show the live status of a document, and let the verifier compare the file they hold."""
+    checked = record(check_document(reference), Verifier(None, "page"), PUBLIC_PURPOSE)
+    return render_template("document_verdict.html", verdict=checked, document=checked.document)
+
+
+@bp.get("/d")
+def lookup_form() -> str:
+    """Ask for the document number and the verification code printed on it."""
+    return render_template("document_lookup.html")
+
+
+@bp.post("/d")
+def lookup() -> tuple[str, int] | BaseResponse:
+    """Find a document by number and code; limited, so the code cannot be guessed."""
+    number = request.form.get("number", "")[:64]
+    code = request.form.get("code", "")[:64]
+    try:
+        ratelimit.hit(f"doc-guess:{request.remote_addr}", GUESSES_PER_CLIENT, WINDOW)
+        ratelimit.hit(f"doc-guess:{documents.normalize_code(number)}", GUESSES_PER_NUMBER, WINDOW)
+    except TooManyRequests as limited:
+        page = render_template("document_lookup.html", number=number, error="too-many")
+        return page, limited.status
+    document = documents.by_number_and_code(db.session(), number, code)
+    if document is None:
+        page = render_template("document_lookup.html", number=number, error="no-match")
+        return page, 404
+    return redirect(url_for("document_pages.verdict", reference=document.reference), 303)
