@@ -1,8 +1,11 @@
 """The back-office API for the agency's own systems: documents (and, later, the register)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from sqlalchemy.orm import Session
 
 from identity import civil_id, db, documents, stamp, tokens
 from identity.beneficiaries import find
@@ -24,6 +27,17 @@ class PdfRejected(ApiError):
         super().__init__(refused.message)
         self.code = refused.code
         self.status = {"pdf-too-large": 413, "not-a-pdf": 415}.get(refused.code, 400)
+
+
+@contextmanager
+def refused_as_api_error(session: Session) -> Iterator[None]:
+    """Turn a refused document change into 400 (bad input) or 409 (wrong state), writing nothing."""
+    try:
+        yield
+    except documents.InvalidDocument as invalid:
+        session.rollback()
+        error = Conflict if invalid.code == "conflict" else ValidationFailed
+        raise error(invalid.message) from None
 
 
 def require_backoffice() -> ApiToken:
@@ -125,13 +139,8 @@ def revoke_document(document_id: int) -> Response:
     body = json_body()
     session = db.session()
     document = find_document(document_id)
-    try:
+    with refused_as_api_error(session):
         documents.revoke(session, document, body.get("reason"), actor(token))
-    except documents.InvalidDocument as invalid:
-        session.rollback()
-        raise (Conflict if invalid.code == "conflict" else ValidationFailed)(
-            invalid.message
-        ) from None
     session.commit()
     return jsonify(document_json(document))
 
@@ -148,12 +157,7 @@ def supersede_document(document_id: int) -> Response:
         raise ValidationFailed("Give the replacing document's id in 'by'.")
     session = db.session()
     document, replacement = find_document(document_id), find_document(by)
-    try:
+    with refused_as_api_error(session):
         documents.supersede(session, document, replacement, body.get("reason"), actor(token))
-    except documents.InvalidDocument as invalid:
-        session.rollback()
-        raise (Conflict if invalid.code == "conflict" else ValidationFailed)(
-            invalid.message
-        ) from None
     session.commit()
     return jsonify(document_json(document))

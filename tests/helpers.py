@@ -158,3 +158,21 @@ def backoffice_token(app: Flask) -> str:
         new = tokens.create(db.session(), "backoffice", "test")
         db.session().commit()
         return new.token
+
+
+def web_sign_in(app: Flask, person: Record = FATIMA) -> FlaskClient:
+    """Return a browser (over https) signed in through the pages as `person`."""
+    from tests.conftest import https_client
+
+    client = https_client(app)
+    token = csrf_from(client.get("/login").text)
+    page = client.post(
+        "/login",
+        data={"civil_id": person.civil_id, "file_number": person.file_number, "csrf_token": token},
+    )
+    code = sent_codes(app, person.phone)[-1]
+    client.post(
+        "/login/code",
+        data={"txn": txn_from(page.text), "code": code, "csrf_token": csrf_from(page.text)},
+    )
+    return client

@@ -17,15 +17,12 @@ from PIL import Image
 from identity import credentials, db, qr, signing
 from identity.beneficiaries import find
 from identity.models import Beneficiary, Credential
-from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,
     add_people,
     api_sign_in,
-    csrf_from,
     frozen_datetime,
-    sent_codes,
-    txn_from,
+    web_sign_in,
 )
 
 
@@ -33,18 +30,7 @@ from tests.helpers import (
 def browser(app: Flask) -> FlaskClient:
     """A phone browser signed in as Fatima."""
     add_people(app, FATIMA)
-    client = https_client(app)
-    token = csrf_from(client.get("/login").text)
-    page = client.post(
-        "/login",
-        data={"civil_id": FATIMA.civil_id, "file_number": FATIMA.file_number, "csrf_token": token},
-    )
-    code = sent_codes(app, FATIMA.phone)[-1]
-    client.post(
-        "/login/code",
-        data={"txn": txn_from(page.text), "code": code, "csrf_token": csrf_from(page.text)},
-    )
-    return client
+    return web_sign_in(app)
 
 
 def claims_of(url: str) -> dict[str, Any]:

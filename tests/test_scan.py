@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 
 from identity import qr
 from tests.conftest import https_client
-from tests.helpers import FATIMA, add_people, csrf_from, make_pdf, sent_codes, txn_from
+from tests.helpers import FATIMA, add_people, csrf_from, make_pdf, web_sign_in
 from verification import scan
 
 PUBLIC = "http://127.0.0.1:5000"  # the testing app's PUBLIC_URL
@@ -28,18 +28,7 @@ TOO_MANY_PIXELS = "The photo has too many pixels."
 def holder(app: Flask) -> FlaskClient:
     """Fatima's phone, signed in, showing her digital ID."""
     add_people(app, FATIMA)
-    client = https_client(app)
-    token = csrf_from(client.get("/login").text)
-    page = client.post(
-        "/login",
-        data={"civil_id": FATIMA.civil_id, "file_number": FATIMA.file_number, "csrf_token": token},
-    )
-    code = sent_codes(app, FATIMA.phone)[-1]
-    client.post(
-        "/login/code",
-        data={"txn": txn_from(page.text), "code": code, "csrf_token": csrf_from(page.text)},
-    )
-    return client
+    return web_sign_in(app)
 
 
 def card_url(holder: FlaskClient) -> str:
