@@ -1,5 +1,6 @@
-"""The back-office API for the agency's own systems: documents (and, later, the register)."""
+"""The back-office API for the agency's own systems: the register, digital IDs and documents."""
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -7,13 +8,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy.orm import Session
 
-from identity import civil_id, db, documents, stamp, tokens
-from identity.beneficiaries import find
+from identity import audit, civil_id, credentials, db, documents, sms, stamp, tokens
+from identity.beneficiaries import InvalidRecord, find, upsert_many, validate
 from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from identity.holder_api import UnsupportedMediaType, bearer_token, json_body
-from identity.models import ApiToken, Document
+from identity.models import ApiToken, Beneficiary, Credential, Document
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
 
 
 class Conflict(ApiError):
@@ -161,3 +163,113 @@ def supersede_document(document_id: int) -> Response:
         documents.supersede(session, document, replacement, body.get("reason"), actor(token))
     session.commit()
     return jsonify(document_json(document))
+
+
+PHONE_CHANGED = (
+    "تم تغيير رقم الهاتف المسجل لحسابك في هوية. إن لم تطلب ذلك فتواصل مع الجهة.\n"
+    "The mobile number registered for your Hawiya account was changed. "
+    "If you did not ask for this, contact the agency."
+)
+
+
+def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
+    session = db.session()
+    credential = credentials.current(session, person.id)
+    return {
+        "civil_id": person.civil_id,
+        "file_number": person.file_number,
+        "full_name_ar": person.full_name_ar,
+        "full_name_en": person.full_name_en,
+        "phone": person.phone,
+        "status": person.status,
+        "category": person.category,
+        "updated_at": person.updated_at.isoformat(timespec="seconds"),
+        "credential": {"id": credential.id, "status": credential.status} if credential else None,
+        "documents": [
+            {"id": d.id, "number": d.number, "status": d.status}
+            for d in documents.for_beneficiary(session, person.id)
+        ],
+    }
+
+
+def path_civil_id(raw: str) -> str:
+    try:
+        return civil_id.parse(raw)
+    except civil_id.InvalidCivilId as exc:
+        raise ValidationFailed(exc.reason[0].upper() + exc.reason[1:] + ".") from None
+
+
+@bp.get("/beneficiaries/<raw_civil_id>")
+def get_beneficiary(raw_civil_id: str) -> Response:
+    """Return a beneficiary with their digital ID and documents."""
+    require_backoffice()
+    person = find(db.session(), path_civil_id(raw_civil_id))
+    if person is None:
+        raise NotFound("No beneficiary with this civil ID.")
+    return jsonify(beneficiary_json(person))
+
+
+@bp.put("/beneficiaries/<raw_civil_id>")
+def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
+    """Create or update a beneficiary, validated like the import; a new phone is told to the old."""
+    token = require_backoffice()
+    canonical = path_civil_id(raw_civil_id)
+    body = json_body()
+    raw = {key: value for key, value in body.items() if isinstance(value, str)}
+    wrong_types = sorted(k for k, v in body.items() if not isinstance(v, str) and v is not None)
+    if wrong_types:
+        raise ValidationFailed(f"These fields must be text: {', '.join(wrong_types)}.")
+    try:
+        record = validate({**raw, "civil_id": canonical})
+    except InvalidRecord as invalid:
+        raise ValidationFailed("; ".join(invalid.reasons) + ".") from None
+    session = db.session()
+    before = find(session, canonical)
+    old_phone = before.phone if before else None
+    counts = upsert_many(session, [record], with_category="category" in raw)
+    session.expire_all()  # the upsert wrote with Core: read the row afresh
+    person = find(session, canonical)
+    assert person is not None
+    subject = audit.subject_for_civil_id(canonical)
+    if counts.created or counts.updated:
+        action = "beneficiary.create" if counts.created else "beneficiary.update"
+        details = {
+            "status": person.status,
+            "phone_changed": bool(old_phone and old_phone != person.phone),
+        }
+        audit.record(session, actor(token), action, subject, details)
+    session.commit()
+    if old_phone and old_phone != person.phone:
+        tell_old_number(old_phone)
+    return jsonify(beneficiary_json(person)), 201 if counts.created else 200
+
+
+def tell_old_number(phone: str) -> None:
+    """Tell the old number that it no longer receives codes (the change itself is committed)."""
+    try:
+        sms.get_sender().send(phone, PHONE_CHANGED)
+    except sms.SmsFailed:
+        log.warning("could not tell %s of the phone change", sms.mask_number(phone))
+
+
+def find_credential(credential_id: str) -> Credential:
+    credential = credentials.by_id(db.session(), credential_id)
+    if credential is None:
+        raise NotFound("No digital ID with this id.")
+    return credential
+
+
+@bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")
+def change_credential(credential_id: str, action: str) -> Response:
+    """Revoke, suspend or reinstate a digital ID with a reason; in force at once everywhere."""
+    token = require_backoffice()
+    body = json_body()
+    session = db.session()
+    credential = find_credential(credential_id)
+    try:
+        credentials.change_status(session, credential, action, body.get("reason"), actor(token))
+    except credentials.StatusRefused as refused:
+        session.rollback()
+        raise (Conflict if refused.conflict else ValidationFailed)(refused.message) from None
+    session.commit()
+    return jsonify({"id": credential.id, "status": credential.status, "reason": credential.reason})

@@ -134,3 +134,43 @@ def by_id(session: Session, credential_id: str) -> Credential | None:
     if not isinstance(credential_id, str) or len(credential_id) > 32:
         return None
     return session.scalar(select(Credential).where(Credential.id == credential_id))
+
+
+# What each action does to a credential's status, and from which statuses it may start.
+TRANSITIONS = {
+    "revoke": ({"active", "suspended"}, "revoked"),
+    "suspend": ({"active"}, "suspended"),
+    "reinstate": ({"suspended"}, "active"),
+}
+
+
+class StatusRefused(ValueError):
+    """A status change that is not allowed; `conflict` when the credential's state forbids it."""
+
+    def __init__(self, message: str, conflict: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conflict = conflict
+
+
+def change_status(
+    session: Session, credential: Credential, action: str, reason: object, actor: str
+) -> None:
+    """Revoke, suspend or reinstate a credential with a reason, audited in the same transaction.
+
+    The change is in force for every verification the moment the caller commits.
+    """
+    if action not in TRANSITIONS:
+        raise StatusRefused(f"Unknown action {action!r}.")
+    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= 200:
+        raise StatusRefused("Give a reason of 3 to 200 characters.")
+    allowed, target = TRANSITIONS[action]
+    if credential.status not in allowed:
+        raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
+    before = credential.status
+    credential.status, credential.reason = target, reason.strip()
+    credential.changed_by, credential.changed_at = actor, utcnow()
+    audit.record(
+        session, actor, f"credential.{action}", f"credential:{credential.id}",
+        {"from": before, "to": target, "reason": credential.reason},
+    )  # fmt: skip

@@ -117,3 +117,30 @@ def test_document_answers_match(app: Flask, spec: dict[str, Any]) -> None:
     again = client.post(document + "/revoke", json={"reason": "Wrong"}, headers=headers)
     assert again.status_code == 409
     conforms(spec, "/api/v1/documents/{id}/revoke", "post", again)
+
+
+def test_back_office_answers_match(world: Flask, spec: dict[str, Any]) -> None:
+    from sqlalchemy import select
+
+    from identity import db
+    from identity.models import Credential
+    from tests.helpers import backoffice_token
+
+    headers = {"Authorization": f"Bearer {backoffice_token(world)}"}
+    client = world.test_client()
+    path = f"/api/v1/beneficiaries/{FATIMA.civil_id}"
+    conforms(spec, "/api/v1/beneficiaries/{civil_id}", "get", client.get(path, headers=headers))
+    body = client.get(path, headers=headers).json
+    fields = ("file_number", "full_name_ar", "full_name_en", "phone", "status")
+    update = client.put(path, json={k: body[k] for k in fields}, headers=headers)
+    conforms(spec, "/api/v1/beneficiaries/{civil_id}", "put", update)
+    with world.app_context():
+        credential = db.session().scalars(select(Credential.id)).one()
+    suspend = client.post(
+        f"/api/v1/credentials/{credential}/suspend", json={"reason": "Review"}, headers=headers
+    )
+    conforms(spec, "/api/v1/credentials/{id}/suspend", "post", suspend)
+    again = client.post(
+        f"/api/v1/credentials/{credential}/suspend", json={"reason": "Review"}, headers=headers
+    )
+    conforms(spec, "/api/v1/credentials/{id}/suspend", "post", again)
