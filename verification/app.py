@@ -34,7 +34,7 @@ from identity import (
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
 from identity.signing import check_keys_dir
-from verification import api, documents_pages, pages, scan
+from verification import api, documents_pages, pages, scan, serve
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -76,6 +76,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     commands.init_app(app)
     audit.init_app(app)
     keys_cli.init_app(app)
+    app.cli.add_command(serve.serve_command)
     return app
 
 
