@@ -33,23 +33,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import click
-from flask import Flask
-from flask.cli import AppGroup
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from identity import db
 from identity.civil_id import mask, normalize_digits
 from identity.models import AuditEvent
 
 __all__ = [
     "GENESIS",
     "VerifyResult",
-    "audit_cli",
     "compute_hash",
     "head",
-    "init_app",
     "record",
     "subject_for_civil_id",
     "verify_chain",
@@ -278,24 +272,3 @@ def verify_chain(session: Session) -> VerifyResult:
                 return VerifyResult(False, checked, row.id, reason)
             expected_prev, previous_id, checked = row.hash, row.id, checked + 1
     return VerifyResult(True, checked)
-
-
-audit_cli = AppGroup("audit", help="Check the tamper-evident audit log.")
-
-
-@audit_cli.command("verify")
-def verify_command() -> None:
-    """Check the hash chain and name the first broken entry."""
-    if db.current_revision(db.get_db().engine) != db.head_revision():
-        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
-    result = verify_chain(db.session())
-    if result.ok:
-        click.echo(f"Audit chain intact: {result.checked} entries.")
-        return
-    click.echo(f"Audit chain broken at entry {result.first_broken_id}: {result.reason}")
-    raise SystemExit(1)
-
-
-def init_app(app: Flask) -> None:
-    """Register the `audit` commands on the app's CLI."""
-    app.cli.add_command(audit_cli)

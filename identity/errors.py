@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
+from identity.signing import NoSigningKey
 from identity.store import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -119,6 +120,11 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     def database_down(_error: OperationalError) -> Response:
         log.error("the database is unreachable or refused the query")
+        return error_response(503, "unavailable", ServiceUnavailable.message, retry_after=30)
+
+    @app.errorhandler(NoSigningKey)
+    def no_signing_key(_error: NoSigningKey) -> Response:
+        log.error("no signing key in the keys folder: run `hawiya init`")
         return error_response(503, "unavailable", ServiceUnavailable.message, retry_after=30)
 
     @app.errorhandler(Exception)

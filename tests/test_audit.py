@@ -54,8 +54,6 @@ def head(app: Flask) -> tuple[int, str] | None:
 
 
 def cli(app: Flask) -> FlaskCliRunner:
-    if "audit" not in app.cli.commands:
-        audit.init_app(app)
     return app.test_cli_runner()
 
 

@@ -11,7 +11,8 @@ from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from identity import (
-    audit,
+    audit_cli,
+    audit_head,
     backoffice_api,
     card,
     commands,
@@ -74,7 +75,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     for module in blueprints:
         app.register_blueprint(module.bp)
     commands.init_app(app)
-    audit.init_app(app)
+    audit_cli.init_app(app)
+    audit_head.init_app(app)
     keys_cli.init_app(app)
     app.cli.add_command(serve.serve_command)
     return app
