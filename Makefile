@@ -27,21 +27,23 @@ bench: install
 install: $(STAMP) $(MO)
 
 # The browser tests (tests/browser) drive Debian's Chromium, never a downloaded build, with a font
-# that has Arabic glyphs (DejaVu Sans). Only `make test` needs them, not `make run`.
+# that has Arabic glyphs (DejaVu Sans); the fault tests (tests/cluster) start and kill a Redis
+# server of their own. Only `make test` needs them, not `make run`.
 CHROMIUM := /usr/bin/chromium
 ARABIC_FONT := /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf
-BROWSER_PACKAGES := chromium fonts-dejavu-core
+REDIS_SERVER := /usr/bin/redis-server
+TEST_PACKAGES := chromium fonts-dejavu-core redis-server
 
 browser:
-	@if [ -x $(CHROMIUM) ] && [ -f $(ARABIC_FONT) ]; then \
+	@if [ -x $(CHROMIUM) ] && [ -f $(ARABIC_FONT) ] && [ -x $(REDIS_SERVER) ]; then \
 	  :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-	  echo "Installing $(BROWSER_PACKAGES) for the browser tests"; \
+	  echo "Installing $(TEST_PACKAGES) for the browser and fault tests"; \
 	  apt-get update && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(BROWSER_PACKAGES); \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(TEST_PACKAGES); \
 	else \
-	  echo "The browser tests need $(CHROMIUM) and an Arabic font: run" >&2; \
-	  echo "  sudo apt-get install --no-install-recommends $(BROWSER_PACKAGES)" >&2; \
+	  echo "The browser and fault tests need $(CHROMIUM), an Arabic font and $(REDIS_SERVER): run" >&2; \
+	  echo "  sudo apt-get install --no-install-recommends $(TEST_PACKAGES)" >&2; \
 	  exit 1; \
 	fi
 

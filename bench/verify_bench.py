@@ -25,16 +25,12 @@ import http.client
 import json
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,22 +38,23 @@ import redis
 
 from bench import Row
 from bench.import_bench import fresh_postgres
+from bench.servers import PROJECT_ROOT as PROJECT_ROOT
+from bench.servers import SECRET, WORKER_CLASS, bench_env, hawiya, served
+from bench.servers import free_port as free_port
+from bench.servers import stop as stop
+from bench.servers import wait_healthy as wait_healthy
 from identity.synthetic import HEADER, rows
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-BIN = Path(sys.executable).parent
 DURATION_S = 10
 WARMUP_S = 2
 CONNECTIONS = 16
 WRK_THREADS = 2
-WORKER_CLASS = "sync"
 GOAL = 0.6
 POSTGRES = os.environ.get(
     "HAWIYA_BENCH_VERIFY_DATABASE_URL",
     "postgresql+psycopg://postgres@127.0.0.1:5432/hawiya_bench_verify",
 )
 REDIS_URL = os.environ.get("HAWIYA_BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
-SECRET = "bench-" + "0" * 58  # set explicitly, so nothing is generated into instance/
 PURPOSE = "Bench"
 
 TOKEN_SNIPPET = """
@@ -68,7 +65,8 @@ from verification.app import create_app
 
 app = create_app()
 with app.app_context():
-    print(credentials.phone_token(db.session().scalars(select(Credential)).one()).url)
+    first = db.session().scalars(select(Credential).order_by(Credential.issued_at).limit(1)).one()
+    print(credentials.phone_token(first).url)
 """
 
 WRK_SCRIPT = """
@@ -131,30 +129,23 @@ class Target:
     key: str
 
 
-def bench_env(**settings: str) -> dict[str, str]:
-    """Return this environment without any HAWIYA_* setting, plus the given ones."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("HAWIYA_")}
-    env.update({f"HAWIYA_{name}": value for name, value in settings.items()})
-    return env
+def register_rows(count: int) -> list[tuple[str, ...]]:
+    """Invented active beneficiaries, each with a mobile number of their own (+9655nnnnnnn)."""
+    status, phone = HEADER.index("status"), HEADER.index("phone")
+    # Active: a `valid` verdict, the usual answer. A number each: SMS quotas are per number.
+    return [
+        tuple(f"+9655{n:07d}" if i == phone else "active" if i == status else v
+              for i, v in enumerate(row))
+        for n, row in enumerate(rows(count))
+    ]  # fmt: skip
 
 
-def hawiya(env: dict[str, str], *args: str) -> str:
-    """Run a hawiya command; return its output, or raise with its error output."""
-    done = subprocess.run(
-        [str(BIN / "hawiya"), *args], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"hawiya {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
-    return done.stdout
-
-
-def prepare(folder: Path, env: dict[str, str]) -> Target:
-    """Set up a fresh Hawiya: schema, one active beneficiary with an ID, an agency; sign a QR."""
+def prepare(folder: Path, env: dict[str, str], people: int = 1) -> Target:
+    """Set up a fresh Hawiya: schema, active beneficiaries with IDs, an agency; sign a QR."""
     hawiya(env, "init")
-    register = folder / "one.csv"
-    row = next(rows(1))
-    row = (*row[: HEADER.index("status")], "active")  # a `valid` verdict, the usual answer
-    register.write_text(",".join(HEADER) + "\n" + ",".join(row) + "\n", encoding="utf-8")
+    register = folder / "register.csv"
+    lines = [",".join(HEADER), *(",".join(row) for row in register_rows(people))]
+    register.write_text("\n".join(lines) + "\n", encoding="utf-8")
     hawiya(env, "beneficiaries", "import", str(register))
     hawiya(env, "credentials", "issue", "--all")
     created = hawiya(
@@ -172,14 +163,6 @@ def prepare(folder: Path, env: dict[str, str]) -> Target:
     return Target(body, key)
 
 
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def request(port: int, target: Target) -> tuple[int, bytes]:
     """Send one verify POST; return the status and body."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -194,59 +177,6 @@ def request(port: int, target: Target) -> tuple[int, bytes]:
 def headers(target: Target) -> dict[str, str]:
     """The request headers of a verify POST."""
     return {"Content-Type": "application/json", "Authorization": f"Bearer {target.key}"}
-
-
-def wait_healthy(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait until the server answers /healthz; raise if it exits or takes over 30 s."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"gunicorn exited: {log.read_text(errors='replace')[-2000:]}")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                connection.close()
-                return
-            connection.close()
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"gunicorn did not answer /healthz within 30 s on port {port}")
-
-
-def stop(server: subprocess.Popen[bytes]) -> None:
-    """Stop the server's process group: TERM, then KILL after 10 s."""
-    if server.poll() is not None:
-        return
-    try:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
-        server.wait()
-    except ProcessLookupError:
-        server.wait()
-
-
-@contextmanager
-def served(app: str, workers: int, env: dict[str, str], log: Path) -> Iterator[int]:
-    """Serve app with gunicorn on a free local port; yield the port; always stop it."""
-    port = free_port()
-    command = [
-        str(BIN / "gunicorn"), "--workers", str(workers), "--worker-class", WORKER_CLASS,
-        "--bind", f"127.0.0.1:{port}", "--log-level", "warning", app,
-    ]  # fmt: skip
-    with log.open("wb") as errors:
-        server = subprocess.Popen(
-            command, cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=errors,
-            start_new_session=True,
-        )  # fmt: skip
-    try:
-        wait_healthy(port, server, log)
-        yield port
-    finally:
-        stop(server)
 
 
 def wrk_load(port: int, target: Target, seconds: int, folder: Path) -> Load:

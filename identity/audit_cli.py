@@ -12,11 +12,6 @@ from identity import audit, audit_head, db, signing
 audit_cli = AppGroup("audit", help="Check the tamper-evident audit log.")
 
 
-def _require_current_schema() -> None:
-    if db.current_revision(db.get_db().engine) != db.head_revision():
-        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
-
-
 @audit_cli.command("verify")
 @click.option(
     "--against",
@@ -26,7 +21,7 @@ def _require_current_schema() -> None:
 )
 def verify_command(against: str | None) -> None:
     """Check the hash chain and name the first broken entry."""
-    _require_current_schema()
+    db.require_schema()
     if against is None:
         result = audit.verify_chain(db.session())
     else:
@@ -69,7 +64,7 @@ def _read_head_argument(value: str) -> str:
 @audit_cli.command("head")
 def head_command() -> None:
     """Print the signed head of the log (archive it daily, away from the database)."""
-    _require_current_schema()
+    db.require_schema()
     head_ = audit_head.signed_head(db.session())
     click.echo(f"Entry {head_.entry}, hash {head_.hash}, signed at {head_.at:%Y-%m-%d %H:%M} UTC:")
     click.echo(head_.token)

@@ -28,19 +28,20 @@ def holder_credential(holder: sessions.HolderSession) -> Credential:
     return credential
 
 
-def card_state(holder: sessions.HolderSession) -> dict[str, object]:
-    """Return the QR text, its SVG and timing for the holder's card."""
+def card_state(holder: sessions.HolderSession, with_svg: bool = True) -> dict[str, object]:
+    """Return the QR text, its SVG (for the pages; the app draws its own) and timing."""
     credential = holder_credential(holder)
     token = credentials.phone_token(credential)
-    # A fixed mask keeps a refresh cheap: see identity/qr.py and bench/qr_bench.py.
-    svg = qr.svg(token.url, error=qr.PHONE_ERROR, title="QR")
-    return {
+    state: dict[str, object] = {
         "qr": token.url,
-        "svg": svg,
         "expires_at": token.expires_at,
         "expires_in": max(token.expires_at - int(time.time()), 0),
         "status": credential.status,
     }
+    if with_svg:
+        # A fixed mask keeps a refresh cheap: see identity/qr.py and bench/qr_bench.py.
+        state["svg"] = qr.svg(token.url, error=qr.PHONE_ERROR, title="QR")
+    return state
 
 
 @bp.get("/me/card")
@@ -66,8 +67,15 @@ def card_json() -> Response:
 @bp.get("/api/v1/me/card")
 def api_card() -> Response:
     """Give the mobile app the text of a fresh QR, when it stops working, and the live status."""
-    state = card_state(require_holder())
+    state = card_state(require_holder(), with_svg=False)
     return jsonify({k: state[k] for k in ("qr", "expires_at", "status")})
+
+
+@bp.get("/api/v1/me/credential")
+def api_credential() -> Response:
+    """Give the mobile app a long-lived credential token that verifiers check offline."""
+    signed = credentials.credential_token(holder_credential(require_holder()))
+    return jsonify({"credential": signed.token, "expires_at": signed.expires_at})
 
 
 @bp.get("/offline")

@@ -8,18 +8,19 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import select
 
-from identity import agencies, civil_id, credentials, db, signing, tokens
+from identity import agencies, civil_id, credentials, db, signing, staff, tokens
 from identity.beneficiaries import find
 from identity.models import Agency
 from identity.register_import import ImportRefused, ImportResult, import_csv
 
 DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
 DEMO_AGENCY = "Demo Agency"
+DEMO_STAFF = "demo-admin"
 
 beneficiaries_cli = AppGroup("beneficiaries", help="Manage the beneficiary register.")
 db_cli = AppGroup("db", help="Schema migrations (for developers).")
 credentials_cli = AppGroup("credentials", help="Issue digital IDs.")
-tokens_cli = AppGroup("tokens", help="Tokens for the agency's own back-office systems.")
+tokens_cli = AppGroup("tokens", help="API tokens for the agency's systems (back office, metrics).")
 agencies_cli = AppGroup("agencies", help="Agencies that verify through the API, and their keys.")
 
 
@@ -40,12 +41,6 @@ def init_command() -> None:
         click.echo(f"Created signing key {kid} in {keys_dir}.")
 
 
-def require_schema() -> None:
-    """Stop with a clear message when `hawiya init` has not been run on this database."""
-    if db.current_revision(db.get_db().engine) != db.head_revision():
-        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
-
-
 def print_summary(result: ImportResult, label: str) -> None:
     """Print what an import did, and where the rejected rows went."""
     click.echo(
@@ -64,7 +59,7 @@ def print_summary(result: ImportResult, label: str) -> None:
 
 def run_import(path: Path, encoding: str | None) -> ImportResult:
     """Import a register CSV with a progress bar on the terminal."""
-    require_schema()
+    db.require_schema()
     size = path.stat().st_size if path.exists() else 0
     stderr = sys.stderr
     with click.progressbar(
@@ -114,11 +109,21 @@ def demo_command() -> None:
         key = agencies.create(session, DEMO_AGENCY, "Demonstration", "name,status", "demo").key
     else:
         key = agencies.rotate_key(session, agency, "demo")
+    user = staff.by_username(session, DEMO_STAFF)
+    if user is None:
+        admin = staff.create(session, DEMO_STAFF, "admin", "demo")
+    else:
+        staff.set_active(session, user, True, "demo")
+        admin = staff.reset(session, user, "demo")
     session.commit()
     url = current_app.config["PUBLIC_URL"]
     click.echo(f"Digital IDs issued: {issued}.")
     click.echo(f"Open {url}/login — a demo beneficiary: {name_en}, civil ID {civil_id}, "
                f"file number {file_number}; the SMS code is printed on this console.")  # fmt: skip
+    click.echo(f"Staff console: {url}/staff/login — username {DEMO_STAFF}, password "
+               f"{admin.password}, TOTP secret {admin.user.totp_secret} (add it to an "
+               f"authenticator app, or: python -c \"import pyotp; "
+               f"print(pyotp.TOTP('{admin.user.totp_secret}').now())\").")  # fmt: skip
     click.echo(f"Agency {DEMO_AGENCY!r} verifies at {url}/api/v1/verify with this API key:")
     click.echo(key)
 
@@ -130,7 +135,7 @@ def issue_command(civil_id_arg: str | None, issue_all: bool) -> None:
     """Issue a digital ID to one beneficiary (CIVIL_ID) or to everyone who has none (--all)."""
     if issue_all == bool(civil_id_arg):
         raise click.UsageError("Give either a CIVIL_ID or --all.")
-    require_schema()
+    db.require_schema()
     signing.active_kid()  # fail early, with advice, when there is no key yet
     actor = "cli"
     if issue_all:
@@ -168,7 +173,7 @@ def issue_command(civil_id_arg: str | None, issue_all: bool) -> None:
               help="Verifications per minute.")  # fmt: skip
 def agency_create_command(name: str, purpose: str, scope: str, rate_limit: int) -> None:
     """Register an agency; its API key is printed once, alone on the last line."""
-    require_schema()
+    db.require_schema()
     session = db.session()
     try:
         new = agencies.create(session, name, purpose, scope, "cli", rate_limit)
@@ -183,7 +188,7 @@ def agency_create_command(name: str, purpose: str, scope: str, rate_limit: int) 
 @agencies_cli.command("list")
 def agency_list_command() -> None:
     """List the agencies, their scope and whether their key works."""
-    require_schema()
+    db.require_schema()
     for agency in db.session().scalars(select(Agency).order_by(Agency.name)):
         state = "active" if agency.active else "disabled"
         click.echo(f"{agency.name}\t{state}\t{agency.scope}\t{agency.key_prefix}…")
@@ -193,7 +198,7 @@ def agency_list_command() -> None:
 @click.argument("name")
 def agency_disable_command(name: str) -> None:
     """Disable an agency: its key is refused from the next request on."""
-    require_schema()
+    db.require_schema()
     session = db.session()
     agency = agencies.by_name(session, name)
     if agency is None:
@@ -206,8 +211,8 @@ def agency_disable_command(name: str) -> None:
 @tokens_cli.command("create")
 @click.option("--role", type=click.Choice(tokens.ROLES), required=True)
 def token_create_command(role: str) -> None:
-    """Create a back-office API token; it is printed once, alone on the last line."""
-    require_schema()
+    """Create an API token of a role; it is printed once, alone on the last line."""
+    db.require_schema()
     session = db.session()
     new = tokens.create(session, role, "cli")
     session.commit()

@@ -14,13 +14,15 @@ from flask import current_app
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from identity import audit, db, signing
+from identity import audit, db, signing, status_list
 from identity.models import Beneficiary, Credential, utcnow
 
 ID_BYTES = 12  # 96 bits: 16 base64url characters, short enough to keep the QR small
 ISSUER = "hawiya"  # short on purpose: every byte of the token grows the phone QR
 PHONE_TYP = "hwid"  # our own JOSE typ for the phone ID token
 PHONE_CLAIMS = ("iss", "sub", "iat", "exp")
+CREDENTIAL_TYP = "hwcred"  # our own JOSE typ for the app's long-lived credential token
+CREDENTIAL_LIFETIME = 30 * 86400  # seconds; its status is the status list's, read offline
 BATCH = 1000
 
 
@@ -122,6 +124,29 @@ def phone_token(credential: Credential, now: int | None = None) -> PhoneToken:
     claims = {"iss": ISSUER, "sub": credential.id, "iat": issued, "exp": expires}
     token = signing.sign(claims, PHONE_TYP)
     return PhoneToken(f"{current_app.config['PUBLIC_URL'].rstrip('/')}/v/{token}", expires)
+
+
+@dataclass(frozen=True)
+class CredentialToken:
+    """What the app keeps for offline checks: the signed token and when it stops working."""
+
+    token: str
+    expires_at: int
+
+
+def credential_token(credential: Credential, now: int | None = None) -> CredentialToken:
+    """Sign the app's long-lived credential token, which points at its status list entry.
+
+    Like the phone token it names only the opaque credential id; a verifier that caches our
+    JWKS and `/status/<n>` learns its status offline (identity/status_list.py).
+    """
+    issued = int(time.time()) if now is None else now
+    expires = issued + CREDENTIAL_LIFETIME
+    claims = {
+        "iss": ISSUER, "sub": credential.id, "iat": issued, "exp": expires,
+        "status": {"status_list": status_list.reference(credential.status_index)},
+    }  # fmt: skip
+    return CredentialToken(signing.sign(claims, CREDENTIAL_TYP), expires)
 
 
 def read_phone_token(token: str) -> dict[str, object]:

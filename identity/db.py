@@ -5,6 +5,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -112,3 +113,9 @@ def head_revision() -> str | None:
 def new_revision(engine: Engine, message: str, autogenerate: bool) -> None:
     """Write a new migration file (for developers changing the schema)."""
     command.revision(_alembic_config(engine), message=message, autogenerate=autogenerate)
+
+
+def require_schema() -> None:
+    """Stop a command with a clear message when `hawiya init` has not been run on this database."""
+    if current_revision(get_db().engine) != head_revision():
+        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")

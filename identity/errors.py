@@ -71,7 +71,7 @@ PAGE_TITLES = {
 
 def wants_json() -> bool:
     """Answer the API, and any client that asks for JSON over HTML, in JSON."""
-    if request.path.startswith("/api/"):
+    if request.path.startswith(("/api/", "/status/")) or request.path == "/metrics":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

@@ -1,10 +1,15 @@
-"""`hawiya keys`: list, rotate and retire the signing keys."""
+"""`hawiya keys`: list, rotate and retire the signing keys; the console calls the same functions.
+
+A key lives in a file, not in the database, so its audit entry is written just after the file
+changed (it cannot share a transaction with it); the schema is checked first, so the entry can
+be written.
+"""
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
 
-from identity import signing
+from identity import audit, db, signing
 
 keys_cli = AppGroup("keys", help="List, rotate and retire the signing keys.")
 
@@ -23,10 +28,26 @@ def list_command() -> None:
         click.echo(f"{info.kid:<{width}}  {info.state:<11}  {created}")
 
 
+def rotate(actor: str) -> str:
+    """Create the key that signs from now on, audited; return its kid."""
+    kid = signing.rotate()
+    with db.transaction() as session:
+        audit.record(session, actor, "key.rotate", f"key:{kid}")
+    return kid
+
+
+def retire(kid: str, actor: str) -> None:
+    """Retire a verify-only key, audited; raise signing.KeyRefused for the active or unknown."""
+    signing.retire(kid)
+    with db.transaction() as session:
+        audit.record(session, actor, "key.retire", f"key:{kid}")
+
+
 @keys_cli.command("rotate")
 def rotate_command() -> None:
     """Create a new signing key; older keys keep verifying until retired. Prints the new kid."""
-    kid = signing.rotate()
+    db.require_schema()
+    kid = rotate("cli")
     click.echo("New active signing key; the previous keys now only verify until retired:")
     click.echo(kid)  # alone on the last line, for scripts
 
@@ -35,8 +56,12 @@ def rotate_command() -> None:
 @click.argument("kid")
 def retire_command(kid: str) -> None:
     """Retire KID: drop it from the JWKS and stop accepting tokens it signed."""
+    db.require_schema()
     already = any(info.kid == kid and info.state == "retired" for info in signing.list_keys())
-    signing.retire(kid)  # KeyRefused: the active key or an unknown kid, exit status 1
+    if already:
+        signing.retire(kid)  # nothing changes, so nothing to audit
+    else:
+        retire(kid, "cli")  # KeyRefused: the active key or an unknown kid, exit status 1
     if already:
         click.echo(f"Key {kid} was already retired.")
     else:

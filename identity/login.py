@@ -1,5 +1,6 @@
 """The beneficiary's pages: sign in with civil ID, file number and SMS code; sign out."""
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -9,9 +10,11 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from identity import accounts, otp, sessions
-from identity.errors import ApiError
+from identity.errors import ApiError, ServiceUnavailable
+from identity.store import StoreUnavailable
 
 bp = Blueprint("login", __name__)
+log = logging.getLogger(__name__)
 
 # What a person reads for each refusal, in their language (the API keeps the English message).
 MESSAGES = {
@@ -24,6 +27,14 @@ MESSAGES = {
     "unavailable": _l("The service is busy. Try again in a minute."),
     "csrf-failed": _l("The form has expired. Reload the page and try again."),
 }
+
+
+def refusal(caught: ApiError | StoreUnavailable) -> ApiError:
+    """Return the refusal to show; Redis out of reach is "busy, try again in a minute"."""
+    if isinstance(caught, ApiError):
+        return caught
+    log.error("sign-in refused: the store (Redis) is unreachable")
+    return ServiceUnavailable(retry_after=30)
 
 
 def explain(error: ApiError) -> str:
@@ -65,7 +76,8 @@ def send_code() -> tuple[str, int] | str:
     form = request.form
     try:
         txn = otp.start(form.get("civil_id"), form.get("file_number"), request.remote_addr or "")
-    except ApiError as error:
+    except (ApiError, StoreUnavailable) as caught:
+        error = refusal(caught)
         page = render_template(
             "login.html",
             error=explain(error),
@@ -82,7 +94,8 @@ def check_code() -> tuple[str, int] | BaseResponse:
     txn = request.form.get("txn", "")
     try:
         who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
-    except ApiError as error:
+    except (ApiError, StoreUnavailable) as caught:
+        error = refusal(caught)
         page = render_template("login_code.html", txn=txn[:64], error=explain(error))
         return page, error.status
     # A new token at every sign-in: a session id planted before sign-in is worth nothing.

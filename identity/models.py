@@ -210,3 +210,29 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+STAFF_ROLES = ("admin", "issuer", "auditor")
+
+
+class StaffUser(Base):
+    """A member of the agency's staff: password (argon2) and TOTP, one role."""
+
+    __tablename__ = "staff_users"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN (" + ", ".join(f"'{r}'" for r in STAFF_ROLES) + ")",
+            name="ck_staff_users_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    totp_secret: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=True)  # the one-time password
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

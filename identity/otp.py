@@ -26,7 +26,7 @@ from typing import NoReturn
 
 from flask import Flask, current_app
 
-from identity import audit, db, ratelimit
+from identity import audit, db, metrics, ratelimit
 from identity import civil_id as civil_ids
 from identity import fields as checks
 from identity.beneficiaries import find
@@ -177,6 +177,7 @@ def verify(txn: object, code_raw: object, client: str) -> SignedIn:
             raise CodeExpired()
         for key in (f"otp:fails:{civil_id}", f"otp:tries:{civil_id}", f"otp:txn:{txn}"):
             store.delete(key)
+        metrics.SIGN_IN.inc(event="signed_in")
         return SignedIn(json.loads(record)["b"], civil_id)
     _fail(store, civil_id, tries)
 
@@ -184,12 +185,14 @@ def verify(txn: object, code_raw: object, client: str) -> SignedIn:
 def _fail(store: Store, civil_id: str, tries: int) -> NoReturn:
     """Count a wrong code; lock after LOCK_AFTER in a row; burn the code after MAX_TRIES."""
     failures = store.incr(f"otp:fails:{civil_id}", FAILURE_MEMORY)
+    metrics.SIGN_IN.inc(event="wrong_code")
     subject = audit.subject_for_civil_id(civil_id)
     with db.transaction() as session:
         audit.record(session, subject, "login.failure", subject, {"failures": failures})
         if failures >= LOCK_AFTER:
             audit.record(session, "system", "login.locked", subject, {"seconds": LOCK_SECONDS})
     if failures >= LOCK_AFTER:
+        metrics.SIGN_IN.inc(event="locked")
         store.set(f"otp:lock:{civil_id}", "1", LOCK_SECONDS)
         store.delete(f"otp:fails:{civil_id}")
         store.delete(f"otp:code:{civil_id}")
@@ -225,9 +228,10 @@ class SmsQueue:
                 store.delete(f"otp:cool:{civil_id}")
                 store.delete(f"otp:code:{civil_id}")
                 store.set("sms:down", "1", SMS_OUTAGE_SECONDS)
-                action = "otp.send_failed"
+                action, event = "otp.send_failed", "code_send_failed"
             else:
-                action = "otp.sent"
+                action, event = "otp.sent", "code_sent"
+            metrics.SIGN_IN.inc(event=event)
             try:
                 with db.transaction() as session:
                     audit.record(session, "system", action, subject)

@@ -74,3 +74,56 @@ def destroy(token: str | None) -> None:
 def cookie_options() -> dict[str, object]:
     """Return the attributes of the session cookie (`__Host-` demands Secure and Path=/)."""
     return {"secure": True, "httponly": True, "samesite": "Lax", "path": "/"}
+
+
+# Staff sessions: the same store and timeouts, their own cookie and key space, so a
+# beneficiary's token can never open the console (nor the reverse).
+STAFF_COOKIE = "__Host-hawiya-staff"
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    """Which staff user is signed in, and since when."""
+
+    staff_id: int
+    created: float
+
+
+def _staff_key(token: str) -> str:
+    return "staff-sess:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_staff(staff_id: int) -> str:
+    """Start a staff session and return its new token."""
+    token = secrets.token_urlsafe(32)
+    now = time.time()
+    session = StaffSession(staff_id, now)
+    get_store().set(_staff_key(token), json.dumps(asdict(session)), _ttl(now, now))
+    return token
+
+
+def load_staff(token: str | None) -> StaffSession | None:
+    """Return the live staff session for this token, extending its idle time; else None."""
+    if not token or len(token) > 128:
+        return None
+    store = get_store()
+    raw = store.get(_staff_key(token))
+    if raw is None:
+        return None
+    session = StaffSession(**json.loads(raw))
+    remaining = _ttl(session.created, time.time())
+    if remaining <= 0:
+        return None
+    store.set(_staff_key(token), raw, remaining)
+    return session
+
+
+def destroy_staff(token: str | None) -> None:
+    """End the staff session of this token, if any."""
+    if token and len(token) <= 128:
+        get_store().delete(_staff_key(token))
+
+
+def staff_cookie_options() -> dict[str, object]:
+    """Return the staff cookie's attributes: like the holder's, but never sent cross-site."""
+    return {"secure": True, "httponly": True, "samesite": "Strict", "path": "/"}

@@ -126,6 +126,11 @@ class HttpSmsSender:
             raise SmsFailed(f"HTTP {exc.code}") from None
         except urllib.error.URLError as exc:
             raise _Retry(_describe(exc.reason)) from None
+        except TimeoutError:
+            # Raised while waiting for the answer: the gateway has the whole message and may
+            # still send it, so another attempt could deliver the code twice. The person asks
+            # again instead (sign-in answers "try again later" meanwhile).
+            raise SmsFailed("timed out waiting for the gateway's answer") from None
         except (OSError, http.client.HTTPException) as exc:
             # TimeoutError, ConnectionError and http.client errors raised while reading the answer.
             raise _Retry(_describe(exc)) from None

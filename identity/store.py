@@ -8,7 +8,7 @@ import functools
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ParamSpec, Protocol, TypeVar
 
 import redis
@@ -55,6 +55,14 @@ class Store(Protocol):
         """Return the seconds key has left, or None if it is missing or never expires."""
         ...
 
+    def add_counts(self, key: str, amounts: Mapping[str, int]) -> None:
+        """Add each amount to its named counter in key (one round trip); counters never expire."""
+        ...
+
+    def counts(self, key: str) -> dict[str, int]:
+        """Return every named counter in key ({} if there are none)."""
+        ...
+
     def ping(self) -> None:
         """Raise StoreUnavailable if the backend cannot be reached."""
         ...
@@ -63,6 +71,12 @@ class Store(Protocol):
 def _check_ttl(ttl: int) -> None:
     if not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl must be a positive whole number of seconds, not {ttl!r}")
+
+
+def _check_amounts(amounts: Mapping[str, int]) -> None:
+    for name, amount in amounts.items():
+        if not isinstance(name, str) or not name or type(amount) is not int:
+            raise ValueError(f"counters are named by text and added whole numbers: {name!r}")
 
 
 def _unavailable_on_error(method: Callable[P, R]) -> Callable[P, R]:
@@ -147,6 +161,24 @@ class RedisStore:
         return seconds if seconds >= 0 else None  # -2: missing, -1: no expiry
 
     @_unavailable_on_error
+    def add_counts(self, key: str, amounts: Mapping[str, int]) -> None:
+        """Add the amounts to the fields of one hash (HINCRBY each, pipelined: one round trip)."""
+        _check_amounts(amounts)
+        if not amounts:
+            return
+        # Each HINCRBY is atomic on its own; no MULTI is needed to lose no update.
+        pipeline = self._client.pipeline(transaction=False)
+        for name, amount in amounts.items():
+            pipeline.hincrby(self._key(key), name, amount)
+        pipeline.execute()
+
+    @_unavailable_on_error
+    def counts(self, key: str) -> dict[str, int]:
+        """Return the fields of the hash as whole numbers."""
+        found = self._client.hgetall(self._key(key))
+        return {str(self._text(name)): int(value) for name, value in found.items()}
+
+    @_unavailable_on_error
     def ping(self) -> None:
         """Raise StoreUnavailable if Redis cannot be reached."""
         self._client.ping()
@@ -164,6 +196,7 @@ class MemoryStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._entries: dict[str, tuple[str, float]] = {}  # key -> (value, expires_at)
+        self._counts: dict[str, dict[str, int]] = {}  # key -> counters that never expire
         self._next_sweep = clock() + self.SWEEP_INTERVAL
 
     def _live(self, key: str, now: float) -> tuple[str, float] | None:
@@ -229,6 +262,19 @@ class MemoryStore:
             now = self._clock()
             entry = self._live(key, now)
             return math.ceil(entry[1] - now) if entry else None
+
+    def add_counts(self, key: str, amounts: Mapping[str, int]) -> None:
+        """Add each amount to its named counter in key."""
+        _check_amounts(amounts)
+        with self._lock:
+            counters = self._counts.setdefault(self._prefix + key, {})
+            for name, amount in amounts.items():
+                counters[name] = counters.get(name, 0) + amount
+
+    def counts(self, key: str) -> dict[str, int]:
+        """Return every named counter in key."""
+        with self._lock:
+            return dict(self._counts.get(self._prefix + key, {}))
 
     def ping(self) -> None:
         """Do nothing: memory is always reachable."""

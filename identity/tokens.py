@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from identity import audit
 from identity.models import ApiToken
 
-ROLES = ("backoffice",)
+ROLES = ("backoffice", "metrics")  # metrics: may only read GET /metrics
 PREFIX = "hwb_"
 
 

@@ -23,6 +23,7 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("HAWIYA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 TABLES = (
+    "staff_users",
     "document_files",
     "documents",
     "api_tokens",

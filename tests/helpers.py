@@ -176,3 +176,50 @@ def web_sign_in(app: Flask, person: Record = FATIMA) -> FlaskClient:
         data={"txn": txn_from(page.text), "code": code, "csrf_token": csrf_from(page.text)},
     )
     return client
+
+
+STAFF_PASSWORD = "a long staff password"  # what staff_sign_in's users choose at first sign-in
+
+
+def staff_code(secret: str) -> str:
+    """Return the current TOTP code of a staff user's authenticator."""
+    import pyotp
+
+    return str(pyotp.TOTP(secret).now())
+
+
+def make_staff(app: Flask, role: str, username: str | None = None) -> tuple[str, str, str]:
+    """Create a staff user; return (username, one-time password, TOTP secret)."""
+    from uuid import uuid4
+
+    from identity import staff
+
+    name = username or f"{role}-{uuid4().hex[:8]}"
+    with app.app_context():
+        new = staff.create(db.session(), name, role, "test")
+        db.session().commit()
+        return new.user.username, new.password, new.user.totp_secret
+
+
+def staff_sign_in(client: FlaskClient, role: str) -> str:
+    """Sign a browser (an https test client) into the console as a new staff user of `role`.
+
+    Returns the username; the client then holds the staff session cookie.
+    """
+    username, password, secret = make_staff(client.application, role)
+    token = csrf_from(client.get("/staff/login").text)
+    response = client.post(
+        "/staff/login",
+        data={"username": username, "password": password, "code": staff_code(secret),
+              "csrf_token": token},
+    )  # fmt: skip
+    assert response.status_code == 302, response.text
+    # The printed password works once: choose one, as a person must at first sign-in.
+    page = client.get("/staff/password")
+    response = client.post(
+        "/staff/password",
+        data={"current": password, "new": STAFF_PASSWORD, "repeat": STAFF_PASSWORD,
+              "csrf_token": csrf_from(page.text)},
+    )  # fmt: skip
+    assert response.status_code == 302 and response.location == "/staff/", response.text
+    return username

@@ -89,3 +89,21 @@ def test_retire_refuses_an_unknown_kid(run: Run, kid: str) -> None:
     assert result.exit_code != 0
     assert "no signing key" in result.output
     assert listed(run) == {known: "active"}
+
+
+def test_rotate_and_retire_are_audited_as_in_the_console(run: Run, app: Flask) -> None:
+    from sqlalchemy import select
+
+    from identity import db
+    from identity.models import AuditEvent
+
+    old = first_kid(run)
+    new = run("keys", "rotate").output.splitlines()[-1]
+    run("keys", "retire", old)
+    run("keys", "retire", old)  # already retired: nothing changes, nothing more is audited
+    with app.app_context():
+        rows = db.session().execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.subject))
+        assert [tuple(row) for row in rows] == [
+            ("cli", "key.rotate", f"key:{new}"),
+            ("cli", "key.retire", f"key:{old}"),
+        ]

@@ -182,6 +182,36 @@ def test_concurrent_incr_loses_no_update(store: Store) -> None:
     assert store.get("count") == "1000"
 
 
+def test_add_counts_adds_to_named_counters(store: Store) -> None:
+    assert store.counts("metrics") == {}
+    store.add_counts("metrics", {"http:2xx": 1, "verify:valid": 2})
+    store.add_counts("metrics", {"http:2xx": 1})
+    store.add_counts("metrics", {})
+    assert store.counts("metrics") == {"http:2xx": 2, "verify:valid": 2}
+    assert store.counts("other") == {}
+
+
+@pytest.mark.parametrize("amounts", [{"a": 1, "b": 1.5}, {"a": 1, "": 1}, {"a": 1, "b": "1"}])
+def test_add_counts_refuses_what_is_not_a_whole_number_and_adds_nothing(
+    store: Store, amounts: dict[str, Any]
+) -> None:
+    with pytest.raises(ValueError):
+        store.add_counts("metrics", amounts)
+    assert store.counts("metrics") == {}
+
+
+def test_counters_never_expire(store: Store, wait: Callable[[float], None]) -> None:
+    store.add_counts("metrics", {"http:2xx": 1})
+    wait(1.2)
+    assert store.counts("metrics") == {"http:2xx": 1}
+    assert store.ttl("metrics") is None
+
+
+def test_concurrent_add_counts_loses_no_update(store: Store) -> None:
+    all_at_once(20, lambda: [store.add_counts("metrics", {"a": 1, "b": 2}) for _ in range(50)])
+    assert store.counts("metrics") == {"a": 1000, "b": 2000}
+
+
 UNREACHABLE_CALLS: dict[str, Callable[[Store], object]] = {
     "ping": lambda s: s.ping(),
     "get": lambda s: s.get("k"),
@@ -190,6 +220,8 @@ UNREACHABLE_CALLS: dict[str, Callable[[Store], object]] = {
     "take": lambda s: s.take("k"),
     "incr": lambda s: s.incr("k", 60),
     "ttl": lambda s: s.ttl("k"),
+    "add_counts": lambda s: s.add_counts("k", {"a": 1}),
+    "counts": lambda s: s.counts("k"),
 }
 
 

@@ -16,6 +16,8 @@ from identity import (
     backoffice_api,
     card,
     commands,
+    console,
+    console_admin,
     csrf,
     db,
     errors,
@@ -29,8 +31,11 @@ from identity import (
     jwks,
     keys_cli,
     login,
+    metrics,
     otp,
     sms,
+    staff,
+    status_list,
     store,
 )
 from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
@@ -68,9 +73,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
+    metrics.init_app(app)
     blueprints = (
         *(health, home, login, holder_api, card, history, holder_documents, jwks),
-        *(backoffice_api, pages, documents_pages, api, scan),
+        *(backoffice_api, pages, documents_pages, api, scan, status_list),
+        *(console, console_admin),
     )
     for module in blueprints:
         app.register_blueprint(module.bp)
@@ -78,6 +85,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit_cli.init_app(app)
     audit_head.init_app(app)
     keys_cli.init_app(app)
+    staff.init_app(app)
     app.cli.add_command(serve.serve_command)
     return app
 

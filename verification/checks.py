@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import insert, select
 
-from identity import credentials, db, documents, signing
+from identity import credentials, db, documents, metrics, signing
 from identity.models import Agency, Beneficiary, Credential, Document, VerificationEvent
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
@@ -21,6 +21,12 @@ PUBLIC_PURPOSE = "public"
 # What a beneficiary's own status in the register means for their ID.
 BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
 REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+VERIFICATIONS = metrics.Counter(
+    "hawiya_verifications_total",
+    "Checks of IDs and documents (API, scanner and pages), by kind and verdict.",
+    kind=KINDS,
+    result=VERDICTS,
+)
 
 
 @dataclass(frozen=True)
@@ -145,4 +151,5 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
         .returning(VerificationEvent.id)
     ).scalar_one()
     session.commit()
+    VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
     return Verdict(**{**verdict.__dict__, "event_id": event_id})

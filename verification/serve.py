@@ -27,6 +27,8 @@ def serve_command(host: str, port: int, workers: int | None, timeout: int) -> No
         sys.executable, "-m", "gunicorn", "wsgi:app",
         "--bind", f"{host}:{port}", "--workers", str(count), "--timeout", str(timeout),
         "--access-logfile", "-", "--chdir", str(PROJECT_ROOT),
+        # The control socket is one path per machine: several instances would share it.
+        "--no-control-socket",
     ]  # fmt: skip
     try:
         os.execve(sys.executable, arguments, env)  # noqa: S606  (our own interpreter, fixed args)

@@ -1,0 +1,173 @@
+"""Counters for Prometheus at `GET /metrics`, kept in the store: every worker and instance adds up.
+
+Events are counted where they happen: verifications in `verification.checks.record`, sign-in
+events in `otp`, and every response's status class here, after the request. During a request the
+counts wait on `g` and go to the store at the end in one round trip (`Store.add_counts`: one
+Redis hash, pipelined HINCRBY); outside a request (the SMS worker) they are written at once.
+
+A count that cannot be written is lost and logged, never an error: nothing that is counted may
+fail because its counter could not be written. After a failed write this process stops trying
+for a few seconds, so a hanging Redis does not add its timeout to every request.
+"""
+
+import itertools
+import logging
+import re
+import threading
+import time
+from collections import Counter as Tally
+from collections.abc import Mapping
+
+from flask import Blueprint, Flask, Response, current_app, g, has_request_context
+
+from identity import db, holder_api, tokens
+from identity.errors import Unauthorized
+from identity.store import StoreUnavailable, get_store
+
+log = logging.getLogger(__name__)
+bp = Blueprint("metrics", __name__)
+
+EXTENSION_KEY = "hawiya.metrics"
+STORE_KEY = "metrics"  # one hash: field = the series as exposed, value = its count
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+ROLE = "metrics"
+PAUSE_AFTER_FAILURE = 5.0  # seconds
+NAME = re.compile(r"[a-z_][a-z0-9_]*")
+LABEL_VALUE = re.compile(r"[A-Za-z0-9_.-]+")  # nothing to escape in the exposition format
+
+
+class Counter:
+    """A counter with a fixed set of label values, each series exposed from zero on."""
+
+    def __init__(self, name: str, help_text: str, **labels: tuple[str, ...]) -> None:
+        if not NAME.fullmatch(name) or not name.endswith("_total") or name in REGISTRY:
+            raise ValueError(f"{name!r} is not a new counter name ending in _total")
+        if not help_text or "\\" in help_text or "\n" in help_text:
+            raise ValueError(f"{name}: the help text must be one line without backslashes")
+        for label, values in labels.items():
+            if not NAME.fullmatch(label) or not values:
+                raise ValueError(f"label {label!r} needs a name and at least one value")
+            if not all(LABEL_VALUE.fullmatch(value) for value in values):
+                raise ValueError(f"label {label!r} has a value that would need escaping")
+        self.name, self.help_text, self.labels = name, help_text, labels
+        REGISTRY[name] = self
+
+    def series(self, **values: str) -> str:
+        """Return the series for these label values as exposed, e.g. `x_total{kind="a"}`."""
+        if values.keys() != self.labels.keys():
+            raise ValueError(f"{self.name} takes the labels {sorted(self.labels)}")
+        for label, value in values.items():
+            if value not in self.labels[label]:
+                raise ValueError(f"{self.name}: {label}={value!r} is not a known value")
+        if not values:
+            return self.name
+        return self.name + "{" + ",".join(f'{k}="{values[k]}"' for k in self.labels) + "}"
+
+    def every_series(self) -> list[str]:
+        """Return every series of the counter, in a stable order."""
+        names = list(self.labels)
+        return [
+            self.series(**dict(zip(names, combination, strict=True)))
+            for combination in itertools.product(*self.labels.values())
+        ]
+
+    def inc(self, amount: int = 1, **values: str) -> None:
+        """Count amount events for these label values."""
+        count({self.series(**values): amount})
+
+
+REGISTRY: dict[str, Counter] = {}
+
+HTTP_RESPONSES = Counter(
+    "hawiya_http_responses_total",
+    "HTTP responses, by status class.",
+    status=("1xx", "2xx", "3xx", "4xx", "5xx"),
+)
+HTTP_SERVER_ERRORS = Counter(
+    "hawiya_http_server_errors_total",
+    "HTTP responses with a 5xx status: 500 unexpected error, 503 a backend unavailable.",
+    status=("500", "501", "503", "other"),
+)
+SIGN_IN = Counter(
+    "hawiya_signin_events_total",
+    "Sign-in events: codes sent or not sent by the gateway, sign-ins, wrong codes, locks.",
+    event=("code_sent", "code_send_failed", "signed_in", "wrong_code", "locked"),
+)
+
+
+class Writer:
+    """Writes counts to one app's store; after a failure it pauses, counting what it lost."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._paused_until = 0.0
+        self._lost = 0
+
+    def write(self, amounts: Mapping[str, int]) -> None:
+        """Add amounts to the shared counters in one round trip; on failure, log and lose them."""
+        if not amounts:
+            return
+        with self._lock:
+            if time.monotonic() < self._paused_until:
+                self._lost += sum(amounts.values())
+                return
+        try:
+            get_store().add_counts(STORE_KEY, amounts)
+        except StoreUnavailable:
+            with self._lock:
+                self._paused_until = time.monotonic() + PAUSE_AFTER_FAILURE
+                lost, self._lost = self._lost + sum(amounts.values()), 0
+            log.warning("metrics: the store is unreachable; %d counts lost", lost)
+
+
+def count(amounts: Mapping[str, int]) -> None:
+    """Add to series: at the end of the request within one, at once outside one."""
+    if has_request_context():
+        pending: Tally[str] = g.setdefault("pending_metrics", Tally())
+        pending.update(amounts)
+    else:
+        write(amounts)
+
+
+def write(amounts: Mapping[str, int]) -> None:
+    """Add amounts to the current app's shared counters now."""
+    writer: Writer = current_app.extensions[EXTENSION_KEY]
+    writer.write(amounts)
+
+
+def count_response(response: Response) -> Response:
+    """Count the response's status class with the request's other counts, in one write."""
+    pending: Tally[str] = g.pop("pending_metrics", Tally())
+    status = response.status_code
+    if 100 <= status < 600:
+        pending[HTTP_RESPONSES.series(status=f"{status // 100}xx")] += 1
+    if 500 <= status < 600:
+        known = str(status) if str(status) in HTTP_SERVER_ERRORS.labels["status"] else "other"
+        pending[HTTP_SERVER_ERRORS.series(status=known)] += 1
+    write(pending)
+    return response
+
+
+def render(counts: Mapping[str, int]) -> str:
+    """Return the counters in the Prometheus text exposition format (version 0.0.4)."""
+    lines: list[str] = []
+    for name in sorted(REGISTRY):
+        counter = REGISTRY[name]
+        lines += [f"# HELP {name} {counter.help_text}", f"# TYPE {name} counter"]
+        lines += [f"{series} {counts.get(series, 0)}" for series in counter.every_series()]
+    return "\n".join(lines) + "\n"
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Expose the shared counters to a scraper holding a `metrics` token."""
+    if tokens.authenticate(db.session(), holder_api.bearer_token(), ROLE) is None:
+        raise Unauthorized("A valid metrics token is required: Authorization: Bearer <token>.")
+    return Response(render(get_store().counts(STORE_KEY)), content_type=CONTENT_TYPE)
+
+
+def init_app(app: Flask) -> None:
+    """Count every response, and serve /metrics."""
+    app.extensions[EXTENSION_KEY] = Writer()
+    app.after_request(count_response)
+    app.register_blueprint(bp)
