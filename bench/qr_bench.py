@@ -1,15 +1,16 @@
 """QR rendering: segno (fixed mask, as identity.qr does, and with its mask search) beside qrcode.
 
-All on the same realistic phone-ID URL: <PUBLIC_URL>/v/<ES256 compact JWS> with our header
-(alg, typ, kid = 43-char thumbprint) and claims (iss, 22-char sub, iat, exp); the signature is
-random bytes of the real length, as only the size matters here.
+All on the same phone-ID URL: <PUBLIC_URL>/v/<JWS>, signed by identity.signing with a fresh
+key exactly as a card's QR is (identity.credentials: our typ, issuer, claims and id length).
 """
 
 import base64
 import io
-import json
 import random
+import tempfile
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 import qrcode
 import qrcode.constants
@@ -17,7 +18,7 @@ import qrcode.image.svg
 import segno
 
 from bench import Row, interleaved_medians
-from identity import qr
+from identity import credentials, qr, signing
 
 LOCAL_URL = "http://127.0.0.1:5000"
 PUBLIC_URL = "https://hawiya.housing.gov.kw"
@@ -28,13 +29,16 @@ def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def phone_url(base: str, seed: int = 7) -> str:
-    """Return a phone-ID URL of the real size under base."""
-    rng = random.Random(seed)
-    header = {"alg": "ES256", "typ": "hawiya-id+jwt", "kid": b64url(rng.randbytes(32))}
-    claims = {"iss": base, "sub": b64url(rng.randbytes(16)), "iat": 1763900000, "exp": 1763900060}
-    parts = [b64url(json.dumps(part, separators=(",", ":")).encode()) for part in (header, claims)]
-    return f"{base}/v/{'.'.join([*parts, b64url(rng.randbytes(64))])}"
+def phone_url(base: str) -> str:
+    """Return a real phone-ID URL under base: the claims and header of a card's QR, signed."""
+    with tempfile.TemporaryDirectory() as folder:
+        keys = Path(folder) / "keys"
+        signing.create_key(keys)
+        issued = int(time.time())
+        claims = {"iss": credentials.ISSUER, "sub": credentials.new_id(), "iat": issued,
+                  "exp": issued + 60}  # fmt: skip
+        token = signing.load_ring(keys).sign(claims, credentials.PHONE_TYP)
+    return f"{base}/v/{token}"
 
 
 def document_url(seed: int = 11) -> str:

@@ -122,7 +122,7 @@ def demo_command() -> None:
                f"file number {file_number}; the SMS code is printed on this console.")  # fmt: skip
     click.echo(f"Staff console: {url}/staff/login — username {DEMO_STAFF}, password "
                f"{admin.password}, TOTP secret {admin.user.totp_secret} (add it to an "
-               f"authenticator app, or: python -c \"import pyotp; "
+               f"authenticator app, or: {sys.executable} -c \"import pyotp; "
                f"print(pyotp.TOTP('{admin.user.totp_secret}').now())\").")  # fmt: skip
     click.echo(f"Agency {DEMO_AGENCY!r} verifies at {url}/api/v1/verify with this API key:")
     click.echo(key)
