@@ -5,7 +5,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from identity import audit
@@ -98,12 +98,16 @@ def set_active(session: Session, agency: Agency, active: bool, actor: str) -> No
     audit.record(session, actor, action, f"agency:{agency.id}")
 
 
+# Built once: this lookup runs on every agency request.
+BY_KEY_HASH = select(Agency).where(Agency.key_hash == bindparam("key_hash"))
+
+
 def authenticate(session: Session, key: str | None) -> Agency | None:
     """Return the active agency holding this key, or None (a missing, wrong or revoked key)."""
     if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
         return None
     wanted = hash_key(key)
-    agency = session.scalar(select(Agency).where(Agency.key_hash == wanted))
+    agency = session.scalar(BY_KEY_HASH, {"key_hash": wanted})
     if agency is None or not agency.active or not hmac.compare_digest(agency.key_hash, wanted):
         return None
     return agency

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 
 from identity import credentials, db, documents, metrics, signing
 from identity.models import Agency, Beneficiary, Credential, Document, VerificationEvent
@@ -21,6 +21,15 @@ PUBLIC_PURPOSE = "public"
 # What a beneficiary's own status in the register means for their ID.
 BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
 REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# The statements of every scan, built once with bind parameters: building a statement costs
+# about as much as running it here (bench/verify_bench.py).
+CREDENTIAL_WITH_HOLDER = (
+    select(Credential, Beneficiary)
+    .join(Beneficiary, Beneficiary.id == Credential.beneficiary_id)
+    .where(Credential.id == bindparam("id"))
+)
+# A Core insert: no unit-of-work bookkeeping on the hot path.
+INSERT_EVENT = insert(VerificationEvent).returning(VerificationEvent.id)
 VERIFICATIONS = metrics.Counter(
     "hawiya_verifications_total",
     "Checks of IDs and documents (API, scanner and pages), by kind and verdict.",
@@ -78,13 +87,7 @@ def check_phone_token(token: str) -> Verdict:
         return Verdict(rejected.verdict)
     # One round trip for the credential and its holder: this is the hot path of every scan.
     found = (
-        db.session()
-        .execute(
-            select(Credential, Beneficiary)
-            .join(Beneficiary, Beneficiary.id == Credential.beneficiary_id)
-            .where(Credential.id == str(claims["sub"])[:32])
-        )
-        .one_or_none()
+        db.session().execute(CREDENTIAL_WITH_HOLDER, {"id": str(claims["sub"])[:32]}).one_or_none()
     )
     if found is None:
         return Verdict("not_found", subject_ref=str(claims["sub"])[:64])
@@ -135,21 +138,17 @@ def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
 def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
     """Store the verification event of a verdict and return the verdict with its event id."""
     session = db.session()
-    # A Core insert: no unit-of-work bookkeeping on the hot path.
-    event_id = session.execute(
-        insert(VerificationEvent)
-        .values(
-            at=verdict.checked_at,
-            kind=verdict.kind,
-            subject_ref=verdict.subject_ref,
-            beneficiary_id=verdict.beneficiary.id if verdict.beneficiary else None,
-            agency_id=verifier.agency.id if verifier.agency else None,
-            channel=verifier.channel,
-            purpose=purpose,
-            result=verdict.result,
-        )
-        .returning(VerificationEvent.id)
-    ).scalar_one()
+    event = {
+        "at": verdict.checked_at,
+        "kind": verdict.kind,
+        "subject_ref": verdict.subject_ref,
+        "beneficiary_id": verdict.beneficiary.id if verdict.beneficiary else None,
+        "agency_id": verifier.agency.id if verifier.agency else None,
+        "channel": verifier.channel,
+        "purpose": purpose,
+        "result": verdict.result,
+    }
+    event_id = session.execute(INSERT_EVENT, event).scalar_one()
     session.commit()
     VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
     return Verdict(**{**verdict.__dict__, "event_id": event_id})
