@@ -11,6 +11,7 @@ import json
 import secrets
 import time
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from flask import current_app
 
@@ -30,8 +31,11 @@ class HolderSession:
     created: float
 
 
-def _key(token: str) -> str:
-    return "sess:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+HOLDER_PREFIX, STAFF_PREFIX = "sess:", "staff-sess:"  # separate key spaces in the store
+
+
+def _key(prefix: str, token: str) -> str:
+    return prefix + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _ttl(created: float, now: float) -> int:
@@ -40,35 +44,52 @@ def _ttl(created: float, now: float) -> int:
     return int(min(idle, created + maximum - now))
 
 
+def _start(prefix: str, state: dict[str, Any]) -> str:
+    """Store a new session's state (with its "created" time) and return its new token."""
+    token = secrets.token_urlsafe(32)
+    get_store().set(
+        _key(prefix, token), json.dumps(state), _ttl(float(state["created"]), time.time())
+    )
+    return token
+
+
+def _resume(prefix: str, token: str | None, **expected: object) -> dict[str, Any] | None:
+    """Return a live session's state with the expected values, extending its idle time."""
+    if not token or len(token) > 128:
+        return None
+    store = get_store()
+    raw = store.get(_key(prefix, token))
+    if raw is None:
+        return None
+    state: dict[str, Any] = json.loads(raw)
+    remaining = _ttl(float(state["created"]), time.time())
+    if remaining <= 0 or any(state.get(name) != value for name, value in expected.items()):
+        return None
+    store.set(_key(prefix, token), raw, remaining)
+    return state
+
+
+def _end(prefix: str, token: str | None) -> None:
+    if token and len(token) <= 128:
+        get_store().delete(_key(prefix, token))
+
+
 def create(account_id: int, beneficiary_id: int, kind: str) -> str:
     """Start a session and return its new token (never reused: renewed at every sign-in)."""
-    token = secrets.token_urlsafe(32)
-    session = HolderSession(account_id, beneficiary_id, kind, time.time())
-    get_store().set(_key(token), json.dumps(asdict(session)), _ttl(session.created, time.time()))
-    return token
+    return _start(
+        HOLDER_PREFIX, asdict(HolderSession(account_id, beneficiary_id, kind, time.time()))
+    )
 
 
 def load(token: str | None, kind: str) -> HolderSession | None:
     """Return the live session for this token and door, extending its idle time; else None."""
-    if not token or len(token) > 128:
-        return None
-    store = get_store()
-    raw = store.get(_key(token))
-    if raw is None:
-        return None
-    session = HolderSession(**json.loads(raw))
-    now = time.time()
-    remaining = _ttl(session.created, now)
-    if session.kind != kind or remaining <= 0:
-        return None
-    store.set(_key(token), raw, remaining)
-    return session
+    state = _resume(HOLDER_PREFIX, token, kind=kind)
+    return None if state is None else HolderSession(**state)
 
 
 def destroy(token: str | None) -> None:
     """End the session of this token, if any."""
-    if token and len(token) <= 128:
-        get_store().delete(_key(token))
+    _end(HOLDER_PREFIX, token)
 
 
 def cookie_options() -> dict[str, object]:
@@ -89,39 +110,20 @@ class StaffSession:
     created: float
 
 
-def _staff_key(token: str) -> str:
-    return "staff-sess:" + hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
 def create_staff(staff_id: int) -> str:
     """Start a staff session and return its new token."""
-    token = secrets.token_urlsafe(32)
-    now = time.time()
-    session = StaffSession(staff_id, now)
-    get_store().set(_staff_key(token), json.dumps(asdict(session)), _ttl(now, now))
-    return token
+    return _start(STAFF_PREFIX, asdict(StaffSession(staff_id, time.time())))
 
 
 def load_staff(token: str | None) -> StaffSession | None:
     """Return the live staff session for this token, extending its idle time; else None."""
-    if not token or len(token) > 128:
-        return None
-    store = get_store()
-    raw = store.get(_staff_key(token))
-    if raw is None:
-        return None
-    session = StaffSession(**json.loads(raw))
-    remaining = _ttl(session.created, time.time())
-    if remaining <= 0:
-        return None
-    store.set(_staff_key(token), raw, remaining)
-    return session
+    state = _resume(STAFF_PREFIX, token)
+    return None if state is None else StaffSession(**state)
 
 
 def destroy_staff(token: str | None) -> None:
     """End the staff session of this token, if any."""
-    if token and len(token) <= 128:
-        get_store().delete(_staff_key(token))
+    _end(STAFF_PREFIX, token)
 
 
 def staff_cookie_options() -> dict[str, object]:
