@@ -56,18 +56,11 @@ def actor(token: ApiToken) -> str:
 
 def document_json(document: Document) -> dict[str, Any]:
     return {
-        "id": document.id,
+        **documents.summary(document),
         "reference": document.reference,
-        "number": document.number,
-        "type": document.type,
-        "title": document.title,
-        "office": document.office,
-        "issued_at": document.issued_at.isoformat(timespec="seconds"),
-        "status": document.status,
         "reason": document.reason,
         "superseded_by": document.superseded_by_id,
         "sha256": document.sha256,
-        "url": documents.url(document),
         "pdf_url": url_for("backoffice_api.document_pdf", document_id=document.id),
     }
 

@@ -194,7 +194,7 @@ def logout() -> BaseResponse:
     """End the staff session here and in the store."""
     sessions.destroy_staff(request.cookies.get(sessions.STAFF_COOKIE))
     response: Response = redirect(url_for("console.login"))  # type: ignore[assignment]
-    response.delete_cookie(sessions.STAFF_COOKIE, secure=True, httponly=True, samesite="Strict")
+    response.delete_cookie(sessions.STAFF_COOKIE, **sessions.staff_cookie_options())  # type: ignore[arg-type]
     return response
 
 

@@ -9,6 +9,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -54,6 +55,20 @@ def normalize_code(raw: str) -> str:
 def url(document: Document) -> str:
     """Return the address in the document's QR."""
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/d/{document.reference}"
+
+
+def summary(document: Document) -> dict[str, Any]:
+    """Return what anyone entitled to see a document reads of it (the APIs add their own)."""
+    return {
+        "id": document.id,
+        "number": document.number,
+        "type": document.type,
+        "title": document.title,
+        "office": document.office,
+        "issued_at": document.issued_at.isoformat(timespec="seconds"),
+        "status": document.status,
+        "url": url(document),
+    }
 
 
 def _number(document_id: int, when: datetime) -> str:

@@ -69,9 +69,13 @@ PAGE_TITLES = {
 }
 
 
+# Paths read by programs, never by people: their errors are JSON whatever they Accept.
+MACHINE_PATHS = ("/api/", "/status/", "/metrics")
+
+
 def wants_json() -> bool:
     """Answer the API, and any client that asks for JSON over HTML, in JSON."""
-    if request.path.startswith(("/api/", "/status/")) or request.path == "/metrics":
+    if request.path.startswith(MACHINE_PATHS):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json"

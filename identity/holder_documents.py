@@ -24,14 +24,7 @@ def own_document(beneficiary_id: int, document_id: int) -> Document:
 
 def as_json(document: Document) -> dict[str, Any]:
     return {
-        "id": document.id,
-        "number": document.number,
-        "type": document.type,
-        "title": document.title,
-        "office": document.office,
-        "issued_at": document.issued_at.isoformat(timespec="seconds"),
-        "status": document.status,
-        "url": documents.url(document),
+        **documents.summary(document),
         "pdf_url": url_for("holder_documents.api_pdf", document_id=document.id),
     }
 

@@ -111,7 +111,7 @@ def logout() -> BaseResponse:
     """End the session here and in the store."""
     sessions.destroy(request.cookies.get(sessions.COOKIE))
     response: Response = redirect(url_for("home.index"))  # type: ignore[assignment]
-    response.delete_cookie(sessions.COOKIE, secure=True, httponly=True, samesite="Lax")
+    response.delete_cookie(sessions.COOKIE, **sessions.cookie_options())  # type: ignore[arg-type]
     return response
 
 

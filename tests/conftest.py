@@ -43,10 +43,9 @@ def unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """Create the test database once (if needed) and give it an empty, migrated schema."""
-    url = make_url(POSTGRES_URL)
+def empty_postgres_database(database_url: str) -> str:
+    """Create the database of this URL if needed and empty its schema; return the URL."""
+    url = make_url(database_url)
     try:
         admin = psycopg.connect(
             host=url.host, port=url.port or 5432, user=url.username, dbname="postgres",
@@ -60,9 +59,18 @@ def postgres_url() -> str:
         ).fetchone()
         if not exists:
             admin.execute(f'CREATE DATABASE "{url.database}"')
-    engine = db.make_engine(POSTGRES_URL)
+    engine = db.make_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    engine.dispose()
+    return database_url
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """Create the test database once (if needed) and give it an empty, migrated schema."""
+    empty_postgres_database(POSTGRES_URL)
+    engine = db.make_engine(POSTGRES_URL)
     db.upgrade(engine)
     engine.dispose()
     return POSTGRES_URL
@@ -176,15 +184,8 @@ def count_beneficiaries() -> Callable[[Flask], int]:
 @pytest.fixture
 def world(app: Flask) -> Flask:
     """Fatima in the register with an active digital ID."""
-    from identity import credentials
-    from identity.beneficiaries import find
-    from tests.helpers import FATIMA, add_people
+    from tests.helpers import FATIMA, add_people, issue_ids
 
     add_people(app, FATIMA)
-    with app.app_context():
-        session = db.session()
-        person = find(session, FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(session, person, "test")
-        session.commit()
+    issue_ids(app, FATIMA)
     return app

@@ -7,7 +7,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from identity import agencies, credentials, db, otp
-from identity.beneficiaries import Record, upsert_many
+from identity.beneficiaries import Record, find, upsert_many
 from identity.models import Credential
 from identity.sms import RecordingSmsSender
 from identity.store import MemoryStore
@@ -27,6 +27,19 @@ def add_people(app: Flask, *people: Record) -> None:
     with app.app_context():
         upsert_many(db.session(), list(people), with_category=False)
         db.session().commit()
+
+
+def issue_ids(app: Flask, *people: Record) -> list[str]:
+    """Issue a digital ID to each of these people (already in the register); return the ids."""
+    with app.app_context():
+        session = db.session()
+        issued = []
+        for person in people:
+            found = find(session, person.civil_id)
+            assert found is not None, f"{person.civil_id} is not in the register"
+            issued.append(credentials.issue(session, found, "test").id)
+        session.commit()
+        return issued
 
 
 def sms_sink(app: Flask) -> RecordingSmsSender:

@@ -16,7 +16,15 @@ from sqlalchemy import select, text
 
 from identity import audit, db
 from identity.models import Credential, Document
-from tests.helpers import FATIMA, NASSER, add_people, backoffice_token, make_agency, make_pdf
+from tests.helpers import (
+    FATIMA,
+    NASSER,
+    add_people,
+    backoffice_token,
+    issue_ids,
+    make_agency,
+    make_pdf,
+)
 
 # The tables whose rows a state change may touch; compared whole before and after.
 STATE_TABLES = ("beneficiaries", "credentials", "documents", "document_files", "agencies",
@@ -56,17 +64,9 @@ def failing_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 @pytest.fixture
 def office(app: Flask) -> tuple[Flask, dict[str, str]]:
     """Fatima with a digital ID and a document, Nasser without one, a back-office token."""
-    from identity import credentials
-    from identity.beneficiaries import find
-
     add_people(app, FATIMA, NASSER)
+    issue_ids(app, FATIMA)
     headers = {"Authorization": f"Bearer {backoffice_token(app)}"}
-    with app.app_context():
-        session = db.session()
-        person = find(session, FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(session, person, "test")
-        session.commit()
     assert upload(app, headers).status_code == 201
     return app, headers
 

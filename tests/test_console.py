@@ -17,6 +17,7 @@ from tests.helpers import (
     NASSER,
     add_people,
     csrf_from,
+    issue_ids,
     make_agency,
     make_pdf,
     make_staff,
@@ -599,15 +600,9 @@ def test_bad_staff_input_and_self_disable_are_refused(admin: FlaskClient, world:
 
 def test_the_console_on_each_backend(any_app: Flask) -> None:
     """Search, revoke, the dashboard and the audit log's dates on SQLite and on PostgreSQL."""
-    from identity import credentials
-    from identity.beneficiaries import find
 
     add_people(any_app, FATIMA, NASSER)
-    with any_app.app_context():
-        person = find(db.session(), FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(db.session(), person, "test")
-        db.session().commit()
+    issue_ids(any_app, FATIMA)
     verify(any_app, make_agency(any_app))
     client = browser(any_app, "issuer")
     for query, name in (("٢٨٨٠٢٠١٢٢٥٩٦", FATIMA), ("HAJRI", NASSER), ("الكندري", FATIMA)):

@@ -8,17 +8,18 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from identity import credentials, db, metrics, tokens
-from identity.beneficiaries import find
+from identity import db, metrics, tokens
 from identity.models import VerificationEvent
 from identity.store import RedisStore, Store
 from tests.conftest import make_app
 from tests.helpers import (
     FATIMA,
+    add_people,
     api_sign_in,
     api_start,
     api_verify,
     backoffice_token,
+    issue_ids,
     make_agency,
     phone_url,
     sent_codes,
@@ -71,15 +72,8 @@ def scrape(app: Flask, token: str) -> dict[str, int]:
 
 def with_fatima(app: Flask) -> Flask:
     """Put Fatima in the register with an active digital ID."""
-    from tests.helpers import add_people
-
     add_people(app, FATIMA)
-    with app.app_context():
-        session = db.session()
-        person = find(session, FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(session, person, "test")
-        session.commit()
+    issue_ids(app, FATIMA)
     return app
 
 

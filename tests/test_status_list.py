@@ -20,7 +20,7 @@ from sqlalchemy import insert
 from identity import credentials, db, signing, status_list
 from identity.beneficiaries import find
 from identity.models import Credential, utcnow
-from tests.helpers import FATIMA, NASSER, add_people, api_sign_in, backoffice_token
+from tests.helpers import FATIMA, NASSER, add_people, api_sign_in, backoffice_token, issue_ids
 from tests.test_openapi import conforms
 from verification import checks
 
@@ -32,13 +32,7 @@ PUBLIC = "http://127.0.0.1:5000"  # the default HAWIYA_PUBLIC_URL
 def world(any_app: Flask) -> Flask:
     """Fatima and Nasser in the register, each with an active digital ID, on both backends."""
     add_people(any_app, FATIMA, NASSER)
-    with any_app.app_context():
-        session = db.session()
-        for person in (FATIMA, NASSER):
-            found = find(session, person.civil_id)
-            assert found is not None
-            credentials.issue(session, found, "test")
-        session.commit()
+    issue_ids(any_app, FATIMA, NASSER)
     return any_app
 
 
@@ -198,11 +192,7 @@ def test_the_list_agrees_with_the_live_verdict_for_every_combination() -> None:
 def test_an_index_is_never_reused(world: Flask) -> None:
     old = index_of(world, FATIMA.civil_id)
     change(world, FATIMA.civil_id, "revoke")
-    with world.app_context():
-        person = find(db.session(), FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(db.session(), person, "test")
-        db.session().commit()
+    issue_ids(world, FATIMA)
     new = index_of(world, FATIMA.civil_id)
     assert new > max(old, index_of(world, NASSER.civil_id))
     bits = entries(fetch_list(world.test_client()))

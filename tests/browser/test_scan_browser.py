@@ -10,10 +10,9 @@ from flask import Flask
 from PIL import Image
 from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expect
 
-from identity import credentials, db, qr
-from identity.beneficiaries import find
+from identity import qr
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_HEIGHT, PHONE_WIDTH, LiveServer
-from tests.helpers import FATIMA, phone_url
+from tests.helpers import FATIMA, issue_ids, phone_url
 
 FRAME = (640, 480)  # the fake camera's picture, in pixels (even sides, for 4:2:0)
 FOREIGN = "This QR code is not a Hawiya verification code."
@@ -92,12 +91,7 @@ def phone(camera_browser: Browser) -> Iterator[Page]:
 
 def card_qr(app: Flask) -> str:
     """Issue Fatima's digital ID and return the text of its QR right now."""
-    with app.app_context():
-        session = db.session()
-        person = find(session, FATIMA.civil_id)
-        assert person is not None
-        credentials.issue(session, person, "test")
-        session.commit()
+    issue_ids(app, FATIMA)
     return phone_url(app)
 
 

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psycopg
 import pytest
 import redis
 from flask import Flask
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from identity import credentials, db, documents
@@ -26,7 +25,7 @@ from identity.models import Account, AuditEvent, Credential
 from identity.synthetic import rows
 from tests.cluster.instances import hawiya, settings_env
 from tests.cluster.services import SINK_TOKEN, SmsSink
-from tests.conftest import POSTGRES_URL, REDIS_URL, unavailable
+from tests.conftest import POSTGRES_URL, empty_postgres_database
 from tests.helpers import add_people, make_pdf
 from verification.app import create_app
 
@@ -165,41 +164,12 @@ class PrefixedRedis:
         self.client.close()
 
 
-def fresh_database() -> str:
-    """Create the cluster database if needed and empty it; return its URL."""
-    url = CLUSTER_DATABASE_URL
-    try:
-        admin = psycopg.connect(
-            host=url.host, port=url.port or 5432, user=url.username, dbname="postgres",
-            autocommit=True, connect_timeout=3,
-        )  # fmt: skip
-    except psycopg.OperationalError as exc:
-        unavailable(f"PostgreSQL is not reachable at {url.host}:{url.port}: {exc}")
-    with admin:
-        exists = admin.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (url.database,)
-        ).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{url.database}"')
-    rendered = url.render_as_string(hide_password=False)
-    engine = db.make_engine(rendered)
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    engine.dispose()
-    return rendered
-
-
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Cluster]:
     """A migrated database, a key, an SMS sink, an agency and a back-office token, for a session."""
-    probe = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
-    try:
-        probe.ping()
-    except redis.exceptions.ConnectionError as exc:
-        unavailable(f"Redis is not reachable at {REDIS_URL}: {exc}")
-    finally:
-        probe.close()
-    database_url = fresh_database()
+    database_url = empty_postgres_database(
+        CLUSTER_DATABASE_URL.render_as_string(hide_password=False)
+    )
     folder = tmp_path_factory.mktemp("cluster")
     sink = SmsSink()
     server = sink.start()
@@ -207,7 +177,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         "ENV": "production",
         "SECRET_KEY": secrets.token_hex(32),
         "DATABASE_URL": database_url,
-        "REDIS_URL": REDIS_URL,
+        "REDIS_URL": redis_url,
         "STORE_PREFIX": f"cluster-{secrets.token_hex(6)}:",
         "KEYS_DIR": str(folder / "keys"),
         "SMS_BACKEND": "http",
