@@ -5,6 +5,7 @@ the back-office API and the CLI. The staff user is read from the database on eve
 so disabling someone takes effect at their next request on every instance.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -137,9 +138,14 @@ def require_staff(permission: str) -> Callable[[Callable[..., Any]], Callable[..
     return decorator
 
 
+# A local path inside the console, in printable ASCII without space or backslash: never another
+# site ("//evil", a backslash, "https://…"), nothing that would split the Location header (CR, LF).
+LOCAL_NEXT = re.compile(r"/staff/[!-\[\]-~]*")
+
+
 def _safe_next(target: str | None) -> str:
-    # Only a path inside the console: never another site ("//evil", "https://…").
-    if target and target.startswith("/staff/") and not target.startswith("//"):
+    """Return target if it is a local console path to go back to, else the dashboard."""
+    if isinstance(target, str) and LOCAL_NEXT.fullmatch(target) and "//" not in target:
         return target
     return url_for("console.dashboard")
 

@@ -123,6 +123,48 @@ def test_signed_out_pages_send_to_the_login(client: FlaskClient, path: str) -> N
     assert response.status_code == 302 and "/staff/login?next=" in response.location
 
 
+def sign_in_with_next(app: Flask, next_value: str):
+    """Sign a new auditor in through the login form, with `next` as the form sends it."""
+    username, password, secret = make_staff(app, "auditor")
+    client = https_client(app)
+    response = form_post(client, "/staff/login", "/staff/login", username=username,
+                         password=password, code=staff_code(secret), next=next_value)  # fmt: skip
+    return client, response
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "/staff/\r\nSet-Cookie: planted=1",
+        "/staff/search\nX-Injected: 1",
+        "/staff/\x00",
+        "/staff/\x1b[31m",
+        "//evil.example/staff/",
+        "/staff//evil.example",
+        "/\\evil.example",
+        "/staff/\\evil.example",
+        "https://evil.example/staff/",
+        "javascript:alert(1)",
+        "/staff/ a",
+        "/staff/\u202e",
+        "staff/",
+        "",
+    ],
+)
+def test_a_hostile_next_after_sign_in_goes_to_the_dashboard(world: Flask, hostile: str) -> None:
+    """CR/LF in `next` made the redirect a 500 after the session was made, with no cookie set."""
+    client, response = sign_in_with_next(world, hostile)
+    assert response.status_code == 302
+    assert response.location == "/staff/"
+    assert "planted" not in response.headers.get("Set-Cookie", "")
+    assert client.get_cookie("__Host-hawiya-staff") is not None
+
+
+def test_a_local_console_next_is_followed_after_sign_in(world: Flask) -> None:
+    _client, response = sign_in_with_next(world, "/staff/search?q=1234&lang=en")
+    assert response.status_code == 302 and response.location == "/staff/search?q=1234&lang=en"
+
+
 def test_signed_out_actions_are_refused(world: Flask) -> None:
     client = https_client(world)
     cred = credential(world)
