@@ -32,15 +32,18 @@ DEFAULTS: dict[str, Any] = {
 ENVIRONMENTS = ("development", "production", "testing")
 MAX_PUBLIC_URL = 35  # `<PUBLIC_URL>/d/<22-character reference>` fits a version-5 QR at level Q
 SMS_BACKENDS = ("console", "http")
-INTEGER_SETTINGS = (
-    "OTP_TTL",
-    "OTP_RESEND_COOLDOWN",
-    "QR_TTL",
-    "SESSION_IDLE",
-    "SESSION_MAX",
-    "TRUSTED_PROXIES",
-    "WORKERS",
-)
+# Each whole-number setting, the range it may take and its unit. Outside it a setting breaks a
+# rule at the first request rather than at start-up (a cooldown of 0 cannot be stored, so a
+# matched sign-in answered 500), leaves no time to type a code, or makes no sense (no workers).
+INTEGER_SETTINGS: dict[str, tuple[int, int, str]] = {
+    "OTP_TTL": (60, 3600, "seconds"),
+    "OTP_RESEND_COOLDOWN": (1, 3600, "seconds"),
+    "QR_TTL": (15, 3600, "seconds"),  # the card fetches its next QR 10 s before expiry
+    "SESSION_IDLE": (60, 7 * 24 * 3600, "seconds"),
+    "SESSION_MAX": (60, 7 * 24 * 3600, "seconds"),
+    "TRUSTED_PROXIES": (0, 5, "proxy hops"),
+    "WORKERS": (1, 64, "workers"),
+}
 
 
 class ConfigError(click.ClickException):
@@ -84,12 +87,18 @@ def check(config: dict[str, Any]) -> None:
     """Refuse to start, with one clear sentence, on a configuration that cannot work safely."""
     if config["ENV"] not in ENVIRONMENTS:
         raise ConfigError(f"HAWIYA_ENV must be one of {', '.join(ENVIRONMENTS)}.")
-    for name in INTEGER_SETTINGS:
+    for name, (low, high, unit) in INTEGER_SETTINGS.items():
         value = config[name]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise ConfigError(f"HAWIYA_{name} must be a whole number of 0 or more, not {value!r}.")
-    if config["WORKERS"] < 1:
-        raise ConfigError("HAWIYA_WORKERS must be at least 1.")
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise ConfigError(
+                f"HAWIYA_{name} must be a whole number of {unit} from {low} to {high}, "
+                f"not {value!r}."
+            )
+    if config["SESSION_IDLE"] > config["SESSION_MAX"]:
+        raise ConfigError(
+            f"HAWIYA_SESSION_IDLE ({config['SESSION_IDLE']}) must not exceed HAWIYA_SESSION_MAX "
+            f"({config['SESSION_MAX']}): a session cannot stay idle longer than it may live."
+        )
     if config["WORKERS"] > 1 and not config.get("REDIS_URL"):
         raise ConfigError(
             f"HAWIYA_WORKERS is {config['WORKERS']} but HAWIYA_REDIS_URL is not set: codes, "

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from identity.config import ConfigError, load_secret_key
+from identity.config import INTEGER_SETTINGS, ConfigError, load_secret_key
 from identity.signing import create_key
 from tests.conftest import make_app
 
@@ -18,7 +18,7 @@ HTTP_SMS = {"SMS_BACKEND": "http", "SMS_HTTP_URL": "http://127.0.0.1:9/sms", "SM
         ({"ENV": "production", "SECRET_KEY": None, **HTTP_SMS}, "HAWIYA_SECRET_KEY is not set"),
         ({"ENV": "staging"}, "HAWIYA_ENV must be one of"),
         ({"WORKERS": 2}, "more than one worker needs Redis"),
-        ({"WORKERS": 0}, "HAWIYA_WORKERS must be at least 1"),
+        ({"WORKERS": 0}, "HAWIYA_WORKERS must be a whole number of workers from 1 to 64"),
         ({"OTP_TTL": "300s"}, "HAWIYA_OTP_TTL must be a whole number"),
         ({"QR_TTL": -1}, "HAWIYA_QR_TTL must be a whole number"),
         ({"SMS_BACKEND": "carrier-pigeon"}, "HAWIYA_SMS_BACKEND must be"),
@@ -33,6 +33,68 @@ def test_refuses_to_start(tmp_path: Path, settings: dict[str, object], words: st
         make_app(tmp_path, **settings)
     assert words in refused.value.message
     assert refused.value.message.count(". ") <= 1  # one sentence (two at most with advice)
+
+
+def companions(name: str, value: int) -> dict[str, object]:
+    """What another setting must be for `name` = value to be the only thing tested."""
+    if name == "WORKERS" and value > 1:
+        return {"REDIS_URL": "redis://127.0.0.1:6379/15"}
+    if name == "SESSION_IDLE":
+        return {"SESSION_MAX": max(value, 60)}
+    if name == "SESSION_MAX":
+        return {"SESSION_IDLE": 60}
+    return {}
+
+
+BOUNDS = [(name, low, high) for name, (low, high, _unit) in INTEGER_SETTINGS.items()]
+
+
+@pytest.mark.parametrize(("name", "low", "high"), BOUNDS)
+def test_each_number_setting_is_refused_just_outside_its_range(
+    tmp_path: Path, name: str, low: int, high: int
+) -> None:
+    """HAWIYA_OTP_RESEND_COOLDOWN=0 started, then a matched sign-in start answered 500."""
+    for value in (low - 1, high + 1):
+        with pytest.raises(ConfigError) as refused:
+            make_app(tmp_path, **{name: value, **companions(name, value)})
+        assert f"HAWIYA_{name} must be a whole number" in refused.value.message
+        assert f"from {low} to {high}" in refused.value.message
+        assert refused.value.message.count(". ") == 0  # one sentence
+
+
+@pytest.mark.parametrize(("name", "low", "high"), BOUNDS)
+def test_each_number_setting_starts_at_both_ends_of_its_range(
+    tmp_path: Path, name: str, low: int, high: int
+) -> None:
+    for value in (low, high):
+        app = make_app(tmp_path, **{name: value, **companions(name, value)})
+        assert app.config[name] == value
+
+
+def test_the_bounds_keep_the_defaults_of_the_design() -> None:
+    defaults = {"OTP_TTL": 300, "OTP_RESEND_COOLDOWN": 60, "QR_TTL": 60, "SESSION_IDLE": 900,
+                "SESSION_MAX": 43200, "TRUSTED_PROXIES": 0, "WORKERS": 1}  # fmt: skip
+    for name, value in defaults.items():
+        low, high, _unit = INTEGER_SETTINGS[name]
+        assert low <= value <= high
+
+
+def test_a_zero_resend_cooldown_from_the_environment_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reported case: the variable as an operator sets it, refused before serving anything."""
+    monkeypatch.setenv("HAWIYA_OTP_RESEND_COOLDOWN", "0")
+    with pytest.raises(ConfigError, match="HAWIYA_OTP_RESEND_COOLDOWN must be a whole number"):
+        make_app(tmp_path)
+
+
+def test_a_session_idle_longer_than_its_maximum_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        make_app(tmp_path, SESSION_IDLE=3600, SESSION_MAX=1800)
+    assert "HAWIYA_SESSION_IDLE (3600) must not exceed HAWIYA_SESSION_MAX (1800)" in (
+        refused.value.message
+    )
+    assert make_app(tmp_path, SESSION_IDLE=1800, SESSION_MAX=1800).config["SESSION_MAX"] == 1800
 
 
 def test_several_workers_start_with_redis(tmp_path: Path) -> None:
