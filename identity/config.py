@@ -1,9 +1,11 @@
 """Configuration: the defaults of DESIGN.md, HAWIYA_* overrides, and the start-up checks."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 
@@ -27,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXIES": 0,
     "WORKERS": 1,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "TRUSTED_HOSTS": None,  # HAWIYA_TRUSTED_HOSTS; resolved by resolve_trusted_hosts
 }
 
 ENVIRONMENTS = ("development", "production", "testing")
@@ -44,6 +47,14 @@ INTEGER_SETTINGS: dict[str, tuple[int, int, str]] = {
     "TRUSTED_PROXIES": (0, 5, "proxy hops"),
     "WORKERS": (1, 64, "workers"),
 }
+
+
+# Host names answered in development and testing besides PUBLIC_URL's: `make run`, the test
+# clients and the benchmarks reach the app on this machine under these names.
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+# A DNS name or an IPv4 address, without a port; a leading dot also accepts every subdomain.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+HOST_NAME = re.compile(rf"\.?{_LABEL}(?:\.{_LABEL})*")
 
 
 class ConfigError(click.ClickException):
@@ -128,3 +139,35 @@ def check(config: dict[str, Any]) -> None:
             f"HAWIYA_PUBLIC_URL must be at most {MAX_PUBLIC_URL} characters, so that the QR "
             "stamped on documents stays small enough to print (version 5 at level Q)."
         )
+
+
+def resolve_trusted_hosts(config: dict[str, Any]) -> None:
+    """Set TRUSTED_HOSTS to the host names the app answers for; Flask refuses any other Host.
+
+    Always the host of PUBLIC_URL (where every QR points), plus 127.0.0.1 and localhost outside
+    production, plus the comma-separated names of HAWIYA_TRUSTED_HOSTS. A Host header is the
+    client's to choose, and werkzeug builds absolute URLs (its redirects) from it.
+    """
+    added = config.get("TRUSTED_HOSTS")
+    if added is None:
+        added = []
+    elif isinstance(added, str):
+        added = [name.strip() for name in added.split(",") if name.strip()]
+    if not isinstance(added, list | tuple) or not all(isinstance(n, str) for n in added):
+        raise ConfigError(
+            f"HAWIYA_TRUSTED_HOSTS must be host names separated by commas, not {added!r}."
+        )
+    hosts = [str(urlsplit(str(config["PUBLIC_URL"])).hostname or "")]
+    if config["ENV"] != "production":
+        hosts += LOCAL_HOSTS
+    trusted: list[str] = []
+    for name in (*hosts, *added):
+        name = name.lower()
+        if not HOST_NAME.fullmatch(name):
+            raise ConfigError(
+                f"HAWIYA_TRUSTED_HOSTS (with the host of HAWIYA_PUBLIC_URL) must hold host names "
+                f"or IPv4 addresses without a port, such as id.agency.example, not {name!r}."
+            )
+        if name not in trusted:
+            trusted.append(name)
+    config["TRUSTED_HOSTS"] = trusted

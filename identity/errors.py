@@ -5,7 +5,7 @@ import logging
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from identity.signing import NoSigningKey
 from identity.store import StoreUnavailable
@@ -82,10 +82,10 @@ def wants_json() -> bool:
 
 
 def error_response(
-    status: int, code: str, message: str, retry_after: int | None = None
+    status: int, code: str, message: str, retry_after: int | None = None, *, page: bool = True
 ) -> Response:
-    """Build the one error response of the whole service."""
-    if wants_json():
+    """Build the one error response of the whole service (always JSON when page is False)."""
+    if not page or wants_json():
         response = jsonify({"error": {"code": code, "message": message}})
     else:
         title = str(PAGE_TITLES.get(status, PAGE_TITLES[400]))
@@ -115,6 +115,14 @@ def register(app: Flask) -> None:
         if status == 405 and error.get_response().headers.get("Allow"):
             response.headers["Allow"] = error.get_response().headers["Allow"]
         return response
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(_error: SecurityError) -> Response:
+        # Raised by Flask's TRUSTED_HOSTS check. JSON even for a browser: a page's links would
+        # be built for the very host we refuse (and Flask has no URL adapter for it).
+        return error_response(
+            400, "untrusted-host", "This server does not answer for that host name.", page=False
+        )
 
     @app.errorhandler(StoreUnavailable)
     def store_down(_error: StoreUnavailable) -> Response:

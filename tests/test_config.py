@@ -153,3 +153,37 @@ def test_production_never_falls_back_to_a_generated_secret(tmp_path: Path) -> No
     with pytest.raises(ConfigError):
         load_secret_key({"ENV": "production", "SECRET_KEY": ""}, tmp_path)
     assert not (tmp_path / "secret_key").exists()
+
+
+@pytest.mark.parametrize(
+    ("settings", "trusted"),
+    [
+        ({}, ["127.0.0.1", "localhost"]),
+        ({"PUBLIC_URL": "https://ID.Agency.example"}, ["id.agency.example", "127.0.0.1",
+                                                      "localhost"]),
+        ({"TRUSTED_HOSTS": "a.example, ,b.example"}, ["127.0.0.1", "localhost", "a.example",
+                                                      "b.example"]),
+        ({"TRUSTED_HOSTS": ["a.example"]}, ["127.0.0.1", "localhost", "a.example"]),
+        ({"ENV": "production", "SECRET_KEY": "x" * 64, **HTTP_SMS}, ["127.0.0.1"]),
+    ],
+)  # fmt: skip
+def test_trusted_hosts_are_the_public_url_plus_local_names_outside_production(
+    tmp_path: Path, settings: dict[str, object], trusted: list[str]
+) -> None:
+    assert make_app(tmp_path, **settings).config["TRUSTED_HOSTS"] == trusted
+
+
+@pytest.mark.parametrize(
+    "value", ["evil.example:443", "https://id.example", "*", "a..b", "id example", 42, ["a", 1]]
+)
+def test_trusted_hosts_that_are_not_host_names_are_refused(tmp_path: Path, value: object) -> None:
+    with pytest.raises(ConfigError, match="HAWIYA_TRUSTED_HOSTS") as refused:
+        make_app(tmp_path, TRUSTED_HOSTS=value)
+    assert refused.value.message.count(". ") == 0
+
+
+def test_trusted_hosts_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HAWIYA_TRUSTED_HOSTS", "id.agency.example,10.0.0.11")
+    assert make_app(tmp_path).config["TRUSTED_HOSTS"][-2:] == ["id.agency.example", "10.0.0.11"]

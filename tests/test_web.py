@@ -131,3 +131,72 @@ def test_an_unknown_language_falls_back_to_arabic(client: FlaskClient) -> None:
     page = client.get("/?lang=fr")
     assert '<html lang="ar" dir="rtl">' in page.text
     assert "Set-Cookie" not in page.headers
+
+
+# Host names: the app answers only for its own
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/staff//"), ("GET", "//login"), ("GET", "/login"), ("POST", "/api/v1/auth/start"),
+     ("GET", "/healthz")],
+)  # fmt: skip
+def test_an_untrusted_host_is_a_400_and_never_a_redirect_to_it(
+    client: FlaskClient, method: str, path: str
+) -> None:
+    """Werkzeug's slash-merging redirect built its Location from the Host (`/staff//`)."""
+    for accept in ("text/html", "application/json"):
+        response = client.open(
+            path, method=method, headers={"Host": "evil.example", "Accept": accept}
+        )
+        assert response.status_code == 400
+        assert response.json == {
+            "error": {
+                "code": "untrusted-host",
+                "message": "This server does not answer for that host name.",
+            }
+        }
+        assert "Location" not in response.headers
+        assert "evil.example" not in response.text
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1:5000"])
+def test_the_configured_hosts_are_answered(client: FlaskClient, host: str) -> None:
+    response = client.get("/staff//", headers={"Host": host})
+    assert response.status_code == 308
+    assert response.location == f"http://{host}/staff/"
+    assert client.get("/healthz", headers={"Host": host}).status_code == 200
+
+
+def test_production_answers_only_for_the_public_url_and_the_hosts_added(tmp_path) -> None:
+    from tests.conftest import make_app
+
+    app = make_app(
+        tmp_path, ENV="production", PUBLIC_URL="https://id.agency.example",
+        TRUSTED_HOSTS="10.0.0.11, .internal.example", SMS_BACKEND="http",
+        SMS_HTTP_URL="http://127.0.0.1:9/sms", SMS_HTTP_TOKEN="t",
+    )  # fmt: skip
+    assert app.config["TRUSTED_HOSTS"] == ["id.agency.example", "10.0.0.11", ".internal.example"]
+    client = app.test_client()
+    for host in ("id.agency.example", "10.0.0.11:8000", "node1.internal.example"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 200, host
+    for host in ("localhost", "127.0.0.1", "evil.example", "id.agency.example.evil.example"):
+        assert client.get("/healthz", headers={"Host": host}).status_code == 400, host
+
+
+def test_forwarded_host_is_not_trusted_even_behind_a_trusted_proxy(tmp_path) -> None:
+    """X-Forwarded-Host is never read: a proxy passes the Host on (README's nginx sketch)."""
+    from tests.conftest import make_app
+
+    client = make_app(tmp_path, TRUSTED_PROXIES=1).test_client()
+    response = client.get(
+        "/staff//",
+        headers={"Host": "localhost", "X-Forwarded-Host": "evil.example",
+                 "X-Forwarded-For": "10.1.2.3", "X-Forwarded-Proto": "https"},
+    )  # fmt: skip
+    assert response.status_code == 308
+    assert response.location == "https://localhost/staff/"
+    forwarded_only = client.get(
+        "/healthz", headers={"Host": "evil.example", "X-Forwarded-Host": "localhost"}
+    )
+    assert forwarded_only.status_code == 400

@@ -38,7 +38,14 @@ from identity import (
     status_list,
     store,
 )
-from identity.config import DEFAULTS, PROJECT_ROOT, check, load_secret_key, resolve_paths
+from identity.config import (
+    DEFAULTS,
+    PROJECT_ROOT,
+    check,
+    load_secret_key,
+    resolve_paths,
+    resolve_trusted_hosts,
+)
 from identity.signing import check_keys_dir
 from verification import api, documents_pages, pages, scan, serve
 
@@ -57,6 +64,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     instance = Path(app.instance_path)
     resolve_paths(app.config, instance)
     check(app.config)
+    resolve_trusted_hosts(app.config)
     load_secret_key(app.config, instance)
     check_keys_dir(Path(app.config["KEYS_DIR"]))
 
