@@ -5,6 +5,7 @@ the back-office API and the CLI. The staff user is read from the database on eve
 so disabling someone takes effect at their next request on every instance.
 """
 
+import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -98,10 +99,16 @@ def current_staff() -> StaffUser | None:
         found = sessions.load_staff(token)
         if found is not None:
             user = db.session().get(StaffUser, found.staff_id)
-            if user is not None and user.active:
+            if (
+                user is not None
+                and user.active
+                and hmac.compare_digest(found.credentials, staff.credentials_stamp(user))
+            ):
                 g.staff_user = user
             else:
-                sessions.destroy_staff(token)  # disabled or deleted: the session ends here
+                # Disabled, deleted, or signed in with a password or TOTP secret since replaced:
+                # the session ends here.
+                sessions.destroy_staff(token)
     user_or_none: StaffUser | None = g.staff_user
     return user_or_none
 
@@ -187,10 +194,14 @@ def sign_in() -> tuple[str, int] | BaseResponse:
             next=form.get("next", "")[:200],
         )
         return page, 429 if refused.locked else 401
-    # A new token at every sign-in: a planted session id is worth nothing.
+    return _new_session(user, redirect(_safe_next(form.get("next"))))
+
+
+def _new_session(user: StaffUser, response: BaseResponse) -> BaseResponse:
+    """End this browser's staff session, start a new one for user and set it on response."""
+    # A new token at every sign-in and password change: a planted session id is worth nothing.
     sessions.destroy_staff(request.cookies.get(sessions.STAFF_COOKIE))
-    token = sessions.create_staff(user.id)
-    response = redirect(_safe_next(form.get("next")))
+    token = sessions.create_staff(user.id, staff.credentials_stamp(user))
     response.set_cookie(sessions.STAFF_COOKIE, token, **sessions.staff_cookie_options())  # type: ignore[arg-type]
     return response
 
@@ -214,7 +225,7 @@ def password() -> str:
 @bp.post("/password")
 @require_staff("read")
 def change_password() -> tuple[str, int] | BaseResponse:
-    """Replace the password; the session goes on."""
+    """Replace the password; every other session of the user ends, this one is renewed."""
     user = current_staff()
     assert user is not None
     session = db.session()
@@ -227,7 +238,7 @@ def change_password() -> tuple[str, int] | BaseResponse:
         session.rollback()
         return render_template("staff/password.html", error=MESSAGES[str(refused)]), 400
     session.commit()
-    return redirect(url_for("console.dashboard"))
+    return _new_session(user, redirect(url_for("console.dashboard")))
 
 
 @dataclass(frozen=True)

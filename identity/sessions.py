@@ -104,15 +104,21 @@ STAFF_COOKIE = "__Host-hawiya-staff"
 
 @dataclass(frozen=True)
 class StaffSession:
-    """Which staff user is signed in, and since when."""
+    """Which staff user is signed in, since when, and with which credentials.
+
+    `credentials` is staff.credentials_stamp of the user at sign-in: a new password or TOTP
+    secret changes the stamp, so every session opened with the old ones ends at its next
+    request (a session stored before stamps existed has none, and ends too).
+    """
 
     staff_id: int
     created: float
+    credentials: str = ""
 
 
-def create_staff(staff_id: int) -> str:
-    """Start a staff session and return its new token."""
-    return _start(STAFF_PREFIX, asdict(StaffSession(staff_id, time.time())))
+def create_staff(staff_id: int, credentials: str) -> str:
+    """Start a staff session bound to the user's credentials stamp; return its new token."""
+    return _start(STAFF_PREFIX, asdict(StaffSession(staff_id, time.time(), credentials)))
 
 
 def load_staff(token: str | None) -> StaffSession | None:

@@ -10,6 +10,7 @@ An unknown name costs the same argon2 work as a known one.
 Every change is audited in the caller's transaction; a sign-in commits its own audit entry.
 """
 
+import hashlib
 import hmac
 import re
 import secrets
@@ -21,7 +22,7 @@ import click
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -139,7 +140,10 @@ def set_active(session: Session, user: StaffUser, active: bool, actor: str) -> N
 
 
 def reset(session: Session, user: StaffUser, actor: str) -> NewStaff:
-    """Give a staff user a new password and TOTP secret (a lost phone), audited, not committed."""
+    """Give a staff user a new password and TOTP secret (a lost phone), audited, not committed.
+
+    Every session of the user ends at its next request (its credentials stamp no longer matches).
+    """
     password = secrets.token_urlsafe(PASSWORD_BYTES)
     user.password_hash, user.totp_secret = _hasher.hash(password), pyotp.random_base32()
     user.must_change_password = True
@@ -152,7 +156,9 @@ def change_password(
 ) -> None:
     """Replace the password (the one-time one at first sign-in), audited, not committed.
 
-    Raises StaffRefused with the reason: "current" (wrong), "length", "repeat" or "same".
+    Every session of the user opened before ends at its next request (credentials_stamp); the
+    caller renews the one that made the change. Raises StaffRefused with the reason: "current"
+    (wrong), "length", "repeat" or "same".
     """
     if not isinstance(current, str) or not _password_matches(user, current[:PASSWORD_MAX]):
         raise StaffRefused("current")
@@ -164,6 +170,18 @@ def change_password(
         raise StaffRefused("same")
     user.password_hash, user.must_change_password = _hasher.hash(new), False
     audit.record(session, subject(user.username), "staff.password_change", subject(user.username))
+
+
+def credentials_stamp(user: StaffUser) -> str:
+    """Return a keyed digest of the user's password hash and TOTP secret, to bind sessions to.
+
+    Changing either (a password change, a reset) changes the stamp and so ends every session
+    opened before, on every instance, with nothing to enumerate in the store. Keyed, so a store
+    dump reveals nothing about the hash or the secret.
+    """
+    key = current_app.config["SECRET_KEY"].encode("utf-8")
+    material = f"staff:{user.id}:{user.password_hash}:{user.totp_secret}".encode()
+    return hmac.new(key, material, hashlib.sha256).hexdigest()
 
 
 @cache

@@ -1,6 +1,7 @@
 """Staff accounts: argon2 and TOTP, lockout, sessions, disabling, the `hawiya staff` commands."""
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -15,7 +16,14 @@ from sqlalchemy import func, select, text
 from identity import db, sessions, staff
 from identity.models import AuditEvent, StaffUser
 from tests.conftest import REDIS_URL, TABLES, https_client, make_app
-from tests.helpers import csrf_from, make_staff, staff_code, staff_sign_in, use_fake_clock
+from tests.helpers import (
+    STAFF_PASSWORD,
+    csrf_from,
+    make_staff,
+    staff_code,
+    staff_sign_in,
+    use_fake_clock,
+)
 
 
 def audit_actions(app: Flask) -> list[str]:
@@ -344,14 +352,98 @@ def test_disabling_ends_the_session_at_the_next_request(client: FlaskClient) -> 
     assert "staff.disable" in audit_actions(client.application)
 
 
+class FrozenTime:
+    """A clock for staff.authenticate that stays at one moment, so TOTP steps do not roll over."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def time(self) -> float:
+        return self.now
+
+
+def signed_in_as(app: Flask, username: str, password: str, secret: str, step: int) -> FlaskClient:
+    """Sign a new browser in as this user with the TOTP code of `step` steps from now (-1..1).
+
+    Each code is taken once, so each browser of one user signs in with a code of its own.
+    """
+    browser = https_client(app)
+    frozen = staff.time.time()  # the FrozenTime of the test
+    code = pyotp.TOTP(secret).at(frozen + step * staff.TOTP_STEP)
+    assert post_login(browser, username, password, code).status_code == 302
+    return browser
+
+
+def change_password(browser: FlaskClient, current: str, new: str):
+    page = browser.get("/staff/password")
+    return browser.post(
+        "/staff/password",
+        data={"current": current, "new": new, "repeat": new, "csrf_token": csrf_from(page.text)},
+    )
+
+
+def test_a_password_change_ends_every_other_session_of_the_user(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stolen or forgotten session stayed signed in after its owner changed the password."""
+    app = client.application
+    monkeypatch.setattr(staff, "time", FrozenTime())
+    username, printed, secret = make_staff(app, "issuer")
+    first = signed_in_as(app, username, printed, secret, 0)
+    assert change_password(first, printed, STAFF_PASSWORD).status_code == 302
+    other = signed_in_as(app, username, STAFF_PASSWORD, secret, -1)
+    assert other.get("/staff/").status_code == 200
+    before = first.get_cookie(sessions.STAFF_COOKIE)
+    assert before is not None
+
+    changed = change_password(first, STAFF_PASSWORD, "a newer staff password")
+
+    assert changed.status_code == 302 and changed.location == "/staff/"
+    renewed = first.get_cookie(sessions.STAFF_COOKIE)
+    assert renewed is not None and renewed.value != before.value
+    assert first.get("/staff/").status_code == 200  # the session that made the change goes on
+    assert other.get("/staff/").location.startswith("/staff/login")  # every other one ends
+    replay = https_client(app)
+    replay.set_cookie(sessions.STAFF_COOKIE, before.value, secure=True)
+    assert replay.get("/staff/").status_code == 302  # the changer's old token is worthless
+    signed_in_as(app, username, "a newer staff password", secret, 1)  # and the new one works
+
+
+def test_a_password_change_leaves_other_users_signed_in(client: FlaskClient) -> None:
+    app = client.application
+    first = https_client(app)
+    staff_sign_in(first, "issuer")
+    staff_sign_in(client, "issuer")
+    assert change_password(client, STAFF_PASSWORD, "a newer staff password").status_code == 302
+    assert first.get("/staff/").status_code == 200
+
+
+def test_a_reset_ends_every_session_of_the_user(client: FlaskClient) -> None:
+    """A reset (a lost phone) must sign out whoever holds the lost phone's session."""
+    username = staff_sign_in(client, "issuer")
+    assert client.get("/staff/").status_code == 200
+    result = client.application.test_cli_runner().invoke(args=["staff", "reset", username])
+    assert result.exit_code == 0, result.output
+    assert client.get("/staff/").location.startswith("/staff/login")
+
+
 @pytest.fixture
 def two_instances(
     tmp_path: Path, postgres_url: str, redis_url: str
 ) -> Iterator[tuple[Flask, Flask]]:
-    """Two apps on one PostgreSQL database and one Redis, as two servers behind a balancer."""
-    prefix = f"test:{uuid4().hex}:"
+    """Two apps on one PostgreSQL database and one Redis, as two servers behind a balancer.
+
+    They share one secret, as every instance must (README, several instances).
+    """
+    prefix, secret = f"test:{uuid4().hex}:", f"test-secret-{uuid4().hex}"
     apps = tuple(
-        make_app(tmp_path, DATABASE_URL=postgres_url, REDIS_URL=redis_url, STORE_PREFIX=prefix)
+        make_app(
+            tmp_path,
+            DATABASE_URL=postgres_url,
+            REDIS_URL=redis_url,
+            STORE_PREFIX=prefix,
+            SECRET_KEY=secret,
+        )
         for _ in range(2)
     )
     yield apps[0], apps[1]
