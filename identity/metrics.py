@@ -90,8 +90,9 @@ HTTP_SERVER_ERRORS = Counter(
 )
 SIGN_IN = Counter(
     "hawiya_signin_events_total",
-    "Sign-in events: codes sent or not sent by the gateway, sign-ins, wrong codes, locks.",
-    event=("code_sent", "code_send_failed", "signed_in", "wrong_code", "locked"),
+    "Sign-in events: codes sent, not sent (the gateway failing, or refusing one number), "
+    "sign-ins, wrong codes, locks.",
+    event=("code_sent", "code_send_failed", "code_refused", "signed_in", "wrong_code", "locked"),
 )
 
 

@@ -31,7 +31,7 @@ from identity import civil_id as civil_ids
 from identity import fields as checks
 from identity.beneficiaries import find
 from identity.errors import ApiError, ServiceUnavailable, ValidationFailed
-from identity.sms import SmsFailed, SmsSender, get_sender
+from identity.sms import SmsFailed, SmsRefused, SmsSender, get_sender
 from identity.store import Store, get_store
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ LOCK_AFTER = 10
 LOCK_SECONDS = 15 * 60
 FAILURE_MEMORY = 24 * 3600  # how long a run of failures is remembered without a success
 SMS_PER_HOUR, SMS_PER_DAY = 5, 10
-SMS_OUTAGE_SECONDS = 60  # after a failed send, starts answer 503 for this long
+SMS_OUTAGE_SECONDS = 60  # after the gateway failed (not refused one number), starts answer 503
 START_PER_CLIENT, VERIFY_PER_CLIENT, CLIENT_WINDOW = 30, 60, 600
 TXN = re.compile(r"[A-Za-z0-9_-]{32}")
 CODE = re.compile(r"[0-9]{6}")
@@ -222,6 +222,12 @@ class SmsQueue:
         with self.app.app_context():
             try:
                 sender.send(phone, text)
+            except SmsRefused:
+                # This number's error, not an outage: everyone else signs in as usual, and the
+                # cooldown stays, so asking again does not hammer the gateway with it. The
+                # person saw the same 202 as always; the log, the audit and the metrics tell.
+                store.delete(f"otp:code:{civil_id}")
+                action, event = "otp.send_refused", "code_refused"
             except SmsFailed:
                 # Let the person ask again at once, and tell everyone to wait while it is down;
                 # nothing is queued for later, so nothing goes out twice when it comes back.

@@ -1,7 +1,10 @@
 """Sending SMS: a gateway sender, a console twin for development, a recording twin for tests.
 
 This is the only module that talks to the SMS gateway. Every sender has one method,
-``send(to, text)``, that returns once the message is accepted or raises SmsFailed.
+``send(to, text)``, that returns once the message is accepted or raises SmsFailed: SmsRefused
+when the gateway refused this one message for good (a 4xx other than 429: a number it will not
+deliver to), plain SmsFailed when the gateway itself is failing (a 5xx, a 429, no connection,
+no answer in time), which may affect every message.
 """
 
 import http.client
@@ -23,7 +26,11 @@ log = logging.getLogger(__name__)
 
 
 class SmsFailed(Exception):
-    """The gateway did not accept the message (after retries)."""
+    """The gateway did not accept the message (after retries): it may be down for everyone."""
+
+
+class SmsRefused(SmsFailed):
+    """The gateway refused this message for good (e.g. its number): not an outage."""
 
 
 class SmsSender(Protocol):
@@ -86,7 +93,7 @@ class HttpSmsSender:
     def send(self, to: str, text: str) -> None:
         """POST the message; return on any 2xx, raise SmsFailed once retries are used up."""
         body = json.dumps({"to": to, "text": text}, ensure_ascii=False).encode("utf-8")
-        failure = ""
+        failure, final = "", SmsFailed
         for attempt in range(1, self.attempts + 1):
             try:
                 self._post(body)
@@ -94,19 +101,25 @@ class HttpSmsSender:
             except _Retry as exc:
                 failure = str(exc)
             except SmsFailed as exc:
-                failure = str(exc)
+                failure, final = str(exc), type(exc)
                 break
             if attempt < self.attempts:
                 time.sleep(self.backoff * attempt)
         # Only the masked number: the text holds a one-time code and must never reach the logs.
+        outcome = "refused" if final is SmsRefused else "failed"
         message = (
-            f"SMS to {mask_number(to)} failed after {attempt} attempt(s) via {self.host}: {failure}"
+            f"SMS to {mask_number(to)} {outcome} after {attempt} attempt(s) via {self.host}: "
+            f"{failure}"
         )
         log.error(message)
-        raise SmsFailed(message)
+        raise final(message)
 
     def _post(self, body: bytes) -> None:
-        """Make one attempt; raise _Retry for a transient failure, SmsFailed for a final one."""
+        """Make one attempt; raise _Retry for a transient failure, SmsFailed for a final one.
+
+        SmsRefused when the answer is about this message (a 4xx other than 429; a 3xx, which
+        we do not follow), SmsFailed when it is about the gateway (it may have the message).
+        """
         request = urllib.request.Request(  # noqa: S310 (scheme checked in __init__)
             self.url,
             data=body,
@@ -123,7 +136,7 @@ class HttpSmsSender:
             exc.close()
             if exc.code >= 500 or exc.code == 429:
                 raise _Retry(f"HTTP {exc.code}") from None
-            raise SmsFailed(f"HTTP {exc.code}") from None
+            raise SmsRefused(f"HTTP {exc.code}") from None
         except urllib.error.URLError as exc:
             raise _Retry(_describe(exc.reason)) from None
         except TimeoutError:
@@ -159,11 +172,16 @@ class ConsoleSmsSender:
 
 
 class RecordingSmsSender:
-    """Keep every SMS in memory for tests; fail_next makes the next N sends raise SmsFailed."""
+    """Keep every SMS in memory for tests.
+
+    fail_next makes the next N sends raise SmsFailed (an outage); a number in refuse always
+    raises SmsRefused (a number the gateway will not deliver to).
+    """
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, str]] = []
         self.fail_next = 0
+        self.refuse: set[str] = set()
         self._lock = threading.Lock()
 
     def send(self, to: str, text: str) -> None:
@@ -172,6 +190,8 @@ class RecordingSmsSender:
             if self.fail_next > 0:
                 self.fail_next -= 1
                 raise SmsFailed(f"SMS to {mask_number(to)} failed: simulated outage")
+            if to in self.refuse:
+                raise SmsRefused(f"SMS to {mask_number(to)} refused: simulated HTTP 400")
             self.messages.append((to, text))
 
     def last_to(self, to: str) -> str | None:

@@ -128,10 +128,11 @@ def test_every_series_is_exposed_from_zero(any_app: Flask) -> None:
     for kind in ("id_card", "document"):
         for result in ("valid", "revoked", "suspended", "expired", "invalid", "not_found"):
             assert samples[verification(kind, result)] == 0
-    for event in ("code_sent", "code_send_failed", "signed_in", "wrong_code", "locked"):
+    events = ("code_sent", "code_send_failed", "code_refused", "signed_in", "wrong_code", "locked")
+    for event in events:
         assert samples[sign_in(event)] == 0
     assert {responses(c) for c in ("1xx", "2xx", "3xx", "4xx", "5xx")} <= samples.keys()
-    assert len(samples) == 12 + 5 + 5 + 4
+    assert len(samples) == 12 + 6 + 5 + 4
 
 
 def test_counts_move_with_real_requests(broken_route: Flask) -> None:

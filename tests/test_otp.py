@@ -358,6 +358,36 @@ def test_sms_gateway_down_answers_503_until_it_recovers_and_sends_once(people: F
     assert accounts(people) == 0
 
 
+def test_a_number_the_gateway_refuses_is_that_numbers_error_not_an_outage(
+    people: Flask,
+) -> None:
+    """A 4xx for one number made every sign-in answer 503 for 60 s and cleared its cooldown."""
+    client = people.test_client()
+    sink = sms_sink(people)
+    sink.refuse.add(FATIMA.phone)
+    first = api_start(client, FATIMA.civil_id, FATIMA.file_number)
+    assert first.status_code == 202 and set(first.json) == {"txn"}
+    assert sent_codes(people, FATIMA.phone) == []
+    # Everyone else signs in as usual: no breaker opened for one number.
+    other = api_start(client, NASSER.civil_id, NASSER.file_number)
+    assert other.status_code == 202
+    (code,) = sent_codes(people, NASSER.phone)
+    assert api_verify(client, other.json["txn"], code).status_code == 200
+    # The refused person sees the same answer as always, and the cooldown still holds, so
+    # asking again does not send the number to the gateway again.
+    sink.refuse.clear()
+    again = api_start(client, FATIMA.civil_id, FATIMA.file_number)
+    assert again.status_code == 202
+    assert sent_codes(people, FATIMA.phone) == []
+    with people.app_context():
+        store = get_store()
+        assert store.get("sms:down") is None
+        assert store.ttl(f"otp:cool:{FATIMA.civil_id}")
+        assert store.get(f"otp:code:{FATIMA.civil_id}") is None  # no code that nobody received
+        actions = db.session().scalars(select(AuditEvent.action)).all()
+    assert actions.count("otp.send_refused") == 1 and "otp.send_failed" not in actions
+
+
 def test_redis_down_is_a_503_and_creates_nothing(tmp_path) -> None:
     from tests.conftest import make_app
 

@@ -20,6 +20,7 @@ from identity.sms import (
     HttpSmsSender,
     RecordingSmsSender,
     SmsFailed,
+    SmsRefused,
     get_sender,
     mask_number,
 )
@@ -162,12 +163,35 @@ def test_gives_up_after_the_configured_attempts(gateway: Gateway) -> None:
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
 def test_a_client_error_is_final_and_not_retried(gateway: Gateway, status: int) -> None:
+    """A 4xx is the gateway refusing this message: SmsRefused, which is not an outage."""
     gateway.script = [status, 200]
 
-    with pytest.raises(SmsFailed, match=f"HTTP {status}"):
+    with pytest.raises(SmsRefused, match=f"HTTP {status}"):
         gateway.sender(attempts=3).send(NUMBER, TEXT)
 
     assert len(gateway.requests) == 1
+
+
+@pytest.mark.parametrize("script", [[500, 500], [503, 503], [429, 429], [HANG, HANG], [DROP, DROP]])
+def test_a_failing_gateway_is_an_outage_not_a_refusal(
+    gateway: Gateway, script: list[int | str]
+) -> None:
+    """Only 5xx, 429, lost connections and timeouts may open sign-in's gateway-wide breaker."""
+    gateway.script = script
+
+    with pytest.raises(SmsFailed) as failed:
+        gateway.sender(timeout=0.3, attempts=2).send(NUMBER, TEXT)
+
+    assert not isinstance(failed.value, SmsRefused)
+
+
+def test_a_refused_connection_is_an_outage_not_a_refusal() -> None:
+    sender = HttpSmsSender(f"http://127.0.0.1:{closed_port()}/v1/sms", TOKEN, attempts=1)
+
+    with pytest.raises(SmsFailed) as failed:
+        sender.send(NUMBER, TEXT)
+
+    assert not isinstance(failed.value, SmsRefused)
 
 
 def test_a_redirect_is_not_followed(gateway: Gateway) -> None:
@@ -292,6 +316,17 @@ def test_recording_sender_fail_next_simulates_an_outage_for_n_sends() -> None:
 
     assert sender.messages == [(NUMBER, "delivered")]
     assert sender.fail_next == 0
+
+
+def test_recording_sender_refuses_the_numbers_in_refuse() -> None:
+    sender = RecordingSmsSender()
+    sender.refuse.add(NUMBER)
+
+    with pytest.raises(SmsRefused):
+        sender.send(NUMBER, "refused")
+    sender.send("+96599998888", "delivered")
+
+    assert sender.messages == [("+96599998888", "delivered")]
 
 
 def test_recording_sender_is_safe_to_share_between_threads() -> None:

@@ -55,13 +55,16 @@ class SmsSink:
 
     `delay` makes it hold each answer that many seconds (released early by `release`), to play
     a gateway that times out: the message is recorded when it arrives, as a real gateway might
-    deliver it even though its answer comes too late.
+    deliver it even though its answer comes too late. A number in `refuse` is answered 400 (a
+    number the gateway will not deliver to) and counted in `rejected`, never delivered.
     """
 
     url: str = ""
     delay: float = 0.0
     received: list[Sms] = field(default_factory=list)
     refused: int = 0
+    refuse: set[str] = field(default_factory=set)
+    rejected: list[str] = field(default_factory=list)
     release: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -89,8 +92,17 @@ class SmsSink:
                     self.end_headers()
                     return
                 with sink.lock:
-                    sink.received.append(Sms(body["to"], body["text"]))
+                    rejected = body["to"] in sink.refuse
+                    if rejected:
+                        sink.rejected.append(body["to"])
+                    else:
+                        sink.received.append(Sms(body["to"], body["text"]))
                     delay = sink.delay
+                if rejected:
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if delay:
                     sink.release.wait(delay)
                 try:

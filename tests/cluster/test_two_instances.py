@@ -8,8 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from identity.audit import subject_for_civil_id
+from identity.beneficiaries import Record
 from tests.cluster.conftest import PURPOSE, Cluster
 from tests.cluster.instances import Answer, Instance, running
+from tests.cluster.services import wait_until
 
 VERIFICATIONS = 50
 
@@ -123,6 +125,45 @@ def test_the_hourly_sms_limit_of_a_number_counts_across_instances(
     store.close()
     assert len(cluster.sink.to("+96566000777")) == 5
     assert cluster.sink.refused == 0  # every send carried the gateway's token
+
+
+def test_a_number_the_gateway_refuses_is_not_an_outage_on_either_instance(
+    cluster: Cluster, pair: list[Instance]
+) -> None:
+    """A 4xx for one number made every sign-in answer 503 for 60 s and cleared its cooldown."""
+    refused, other = cluster.people(2)
+    subject = subject_for_civil_id(refused.civil_id)
+    headers = {"X-Forwarded-For": "10.1.0.3"}
+
+    def start(instance: Instance, person: Record) -> Answer:
+        body = {"civil_id": person.civil_id, "file_number": person.file_number}
+        return instance.post("/api/v1/auth/start", body, headers=headers)
+
+    cluster.sink.refuse.add(refused.phone)
+    try:
+        first = start(pair[0], refused)
+        assert first.status == 202 and set(first.json) == {"txn"}
+        wait_until(lambda: cluster.audit_count("otp.send_refused", subject) == 1, "the refusal")
+        for instance in pair:  # the same answer as always, and no second try at the gateway
+            again = start(instance, refused)
+            assert again.status == 202, again.body
+        answer = start(pair[1], other)  # everyone else signs in as usual
+        assert answer.status == 202, answer.body
+        (sms,) = cluster.sink.wait_for(other.phone, 1)
+        signed_in = pair[0].post(
+            "/api/v1/auth/verify", {"txn": answer.json["txn"], "code": sms.code}, headers=headers
+        )
+        assert signed_in.status == 200, signed_in.body
+    finally:
+        cluster.sink.refuse.discard(refused.phone)
+    assert cluster.sink.rejected.count(refused.phone) == 1
+    assert cluster.audit_count("otp.send_refused", subject) == 1
+    assert cluster.audit_count("otp.send_failed", subject) == 0
+    store = cluster.store()
+    assert store.get("sms:down") is None
+    assert store.get(f"otp:cool:{refused.civil_id}") == "1"  # the cooldown holds
+    assert store.get(f"otp:code:{refused.civil_id}") is None  # no code nobody received
+    store.close()
 
 
 def test_one_code_verified_in_parallel_on_both_instances_makes_one_session(
