@@ -10,8 +10,10 @@ Every rule of DESIGN.md's security section lives here, as atomic operations on t
   at most SMS_PER_HOUR and SMS_PER_DAY per mobile number;
 - no enumeration: `start` answers with a fresh transaction id whatever the register says, and a
   transaction for a person who does not match behaves like one whose code is always wrong (its
-  tries, failures and lock are counted the same way, under the civil ID that was typed). The SMS
-  itself goes out from a background worker so the answer takes the same time either way.
+  tries, failures and lock are counted the same way, under the civil ID that was typed). Before
+  it answers, `start` does the same work either way (the limits, the lookup, the transaction);
+  everything a match adds (claiming the cooldown and quotas, making the code, the SMS) is done
+  by a background worker, so the answer takes the same time either way (bench signin_timing).
 """
 
 import hashlib
@@ -32,7 +34,7 @@ from identity import fields as checks
 from identity.beneficiaries import find
 from identity.errors import ApiError, ServiceUnavailable, ValidationFailed
 from identity.sms import SmsFailed, SmsRefused, SmsSender, get_sender
-from identity.store import Store, get_store
+from identity.store import Store, StoreUnavailable, get_store
 
 log = logging.getLogger(__name__)
 
@@ -127,13 +129,22 @@ def start(civil_id_raw: object, file_number_raw: object, client: str) -> str:
     ttl = current_app.config["OTP_TTL"]
     txn = secrets.token_urlsafe(24)
     store.set(f"otp:txn:{txn}", json.dumps({"cid": civil_id, "ok": matched}), ttl)
-    if person and matched and _may_send(store, civil_id, person.phone):
-        code = f"{secrets.randbelow(10**6):06d}"
-        record = json.dumps({"h": _digest(civil_id, code), "b": person.id})
-        store.set(f"otp:code:{civil_id}", record, ttl)
-        store.delete(f"otp:tries:{civil_id}")
-        queue(current_app).submit(person.phone, message(code), civil_id)
+    if person and matched:
+        # Off the answer: the cooldown, quotas, code and SMS cost store round trips that a
+        # non-matching start does not make, and the difference in time would tell who matched.
+        queue(current_app).submit(civil_id, person.id, person.phone)
     return txn
+
+
+def _issue_code(store: Store, civil_id: str, beneficiary_id: int, phone: str) -> str | None:
+    """Make and keep a new code if the cooldown and the quotas allow one; return it, or None."""
+    if not _may_send(store, civil_id, phone):
+        return None
+    code = f"{secrets.randbelow(10**6):06d}"
+    record = json.dumps({"h": _digest(civil_id, code), "b": beneficiary_id})
+    store.set(f"otp:code:{civil_id}", record, current_app.config["OTP_TTL"])
+    store.delete(f"otp:tries:{civil_id}")
+    return code
 
 
 def _may_send(store: Store, civil_id: str, phone: str) -> bool:
@@ -204,45 +215,58 @@ def _fail(store: Store, civil_id: str, tries: int) -> NoReturn:
 
 
 class SmsQueue:
-    """Send codes from a small pool of background threads, so no answer waits on the gateway."""
+    """Issue and send codes from a small pool of background threads, off every answer."""
 
     def __init__(self, app: Flask, workers: int = 2) -> None:
         self.app = app
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms")
         self.pending: set[Future[None]] = set()
 
-    def submit(self, phone: str, text: str, civil_id: str) -> None:
-        """Queue one message; its outcome is audited."""
-        future = self.pool.submit(self._send, get_sender(), get_store(), phone, text, civil_id)
+    def submit(self, civil_id: str, beneficiary_id: int, phone: str) -> None:
+        """Queue a code for a matched start; what becomes of it is audited."""
+        future = self.pool.submit(
+            self._run, get_sender(), get_store(), civil_id, beneficiary_id, phone
+        )
         self.pending.add(future)
         future.add_done_callback(self.pending.discard)
 
-    def _send(self, sender: SmsSender, store: Store, phone: str, text: str, civil_id: str) -> None:
-        subject = audit.subject_for_civil_id(civil_id)
+    def _run(
+        self, sender: SmsSender, store: Store, civil_id: str, beneficiary_id: int, phone: str
+    ) -> None:
         with self.app.app_context():
             try:
-                sender.send(phone, text)
-            except SmsRefused:
-                # This number's error, not an outage: everyone else signs in as usual, and the
-                # cooldown stays, so asking again does not hammer the gateway with it. The
-                # person saw the same 202 as always; the log, the audit and the metrics tell.
-                store.delete(f"otp:code:{civil_id}")
-                action, event = "otp.send_refused", "code_refused"
-            except SmsFailed:
-                # Let the person ask again at once, and tell everyone to wait while it is down;
-                # nothing is queued for later, so nothing goes out twice when it comes back.
-                store.delete(f"otp:cool:{civil_id}")
-                store.delete(f"otp:code:{civil_id}")
-                store.set("sms:down", "1", SMS_OUTAGE_SECONDS)
-                action, event = "otp.send_failed", "code_send_failed"
-            else:
-                action, event = "otp.sent", "code_sent"
-            metrics.SIGN_IN.inc(event=event)
-            try:
-                with db.transaction() as session:
-                    audit.record(session, "system", action, subject)
-            except Exception:  # a background thread has no one to answer: log it, never die
-                log.exception("could not audit %s", action)
+                code = _issue_code(store, civil_id, beneficiary_id, phone)
+            except StoreUnavailable:  # a background thread has no one to answer: log it
+                log.error("the store (Redis) is unreachable: no code for a sign-in start")
+                return
+            if code is not None:
+                self._send(sender, store, phone, message(code), civil_id)
+
+    def _send(self, sender: SmsSender, store: Store, phone: str, text: str, civil_id: str) -> None:
+        subject = audit.subject_for_civil_id(civil_id)
+        try:
+            sender.send(phone, text)
+        except SmsRefused:
+            # This number's error, not an outage: everyone else signs in as usual, and the
+            # cooldown stays, so asking again does not hammer the gateway with it. The
+            # person saw the same 202 as always; the log, the audit and the metrics tell.
+            store.delete(f"otp:code:{civil_id}")
+            action, event = "otp.send_refused", "code_refused"
+        except SmsFailed:
+            # Let the person ask again at once, and tell everyone to wait while it is down;
+            # nothing is queued for later, so nothing goes out twice when it comes back.
+            store.delete(f"otp:cool:{civil_id}")
+            store.delete(f"otp:code:{civil_id}")
+            store.set("sms:down", "1", SMS_OUTAGE_SECONDS)
+            action, event = "otp.send_failed", "code_send_failed"
+        else:
+            action, event = "otp.sent", "code_sent"
+        metrics.SIGN_IN.inc(event=event)
+        try:
+            with db.transaction() as session:
+                audit.record(session, "system", action, subject)
+        except Exception:  # a background thread has no one to answer: log it, never die
+            log.exception("could not audit %s", action)
 
     def drain(self, timeout: float = 10) -> None:
         """Wait for every queued message (tests and shutdown)."""
