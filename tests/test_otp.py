@@ -195,14 +195,18 @@ def test_every_spelling_of_a_civil_id_shares_one_bucket(people: Flask) -> None:
 def test_at_most_5_sms_an_hour_and_10_a_day_per_number(people: Flask) -> None:
     clock = use_fake_clock(people)
     client = people.test_client()
-    for _ in range(8):
+
+    def start_then_wait_a_minute() -> None:
         api_start(client, FATIMA.civil_id, FATIMA.file_number)
+        otp.queue(people).drain()  # the code is claimed in the background: before time passes
         clock.advance(61)
+
+    for _ in range(8):
+        start_then_wait_a_minute()
     assert len(sent_codes(people, FATIMA.phone)) == 5
     clock.advance(3600)
     for _ in range(8):
-        api_start(client, FATIMA.civil_id, FATIMA.file_number)
-        clock.advance(61)
+        start_then_wait_a_minute()
     assert len(sent_codes(people, FATIMA.phone)) == 10
     clock.advance(3600)
     api_start(client, FATIMA.civil_id, FATIMA.file_number)
