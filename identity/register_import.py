@@ -10,6 +10,7 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
+from identity import csv_safe
 from identity.beneficiaries import COLUMNS, OPTIONAL_COLUMNS, InvalidRecord, Record, upsert_many
 from identity.beneficiaries import validate as validate_record
 
@@ -184,7 +185,7 @@ def _import_rows(
     rows = _rows(text)
     header = read_header(r for _, r in rows)
     with_category = "category" in header
-    rejects = csv.writer(rejects_file, lineterminator="\r\n")
+    rejects = csv_safe.writer(rejects_file, lineterminator="\r\n")
     rejects.writerow(["line", "reason", *header])
     seen: dict[int, int] = {}  # civil ID (as a number, to stay small) -> its first line
     batch: list[Record] = []
@@ -207,6 +208,7 @@ def _import_rows(
         if not row or all(not value.strip() for value in row):
             result.blank_lines += 1
             continue
+        values = csv_safe.restore_row(row)  # "'+965…": text-prefixed by a spreadsheet, or by us
         if len(row) != len(header):
             reject(line, f"has {len(row)} fields, the header has {len(header)}", row)
             continue
@@ -214,7 +216,7 @@ def _import_rows(
             reject(line, f"a field is longer than {MAX_FIELD} characters", row)
             continue
         try:
-            record = validate_record(dict(zip(header, row, strict=True)))
+            record = validate_record(dict(zip(header, values, strict=True)))
         except InvalidRecord as exc:
             reject(line, "; ".join(exc.reasons), row)
             continue
