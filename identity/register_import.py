@@ -22,6 +22,9 @@ ENCODING_HINT = (
 )
 
 
+_EXAMPLES = "; name one such as utf-8, utf-16 or windows-1256."
+
+
 class ImportRefused(Exception):
     """The file as a whole cannot be imported; nothing was written."""
 
@@ -38,7 +41,7 @@ def _first_undecodable_line(path: Path, codec: str) -> str:
         for number, line in enumerate(raw, start=1):
             try:
                 line.decode(codec)
-            except UnicodeDecodeError:
+            except UnicodeError:  # punycode and idna raise the base class
                 return f"Line {number}"
     return "The file"
 
@@ -67,13 +70,36 @@ def rejects_path_for(path: Path) -> Path:
     return path.with_name(stem + ".rejects.csv")
 
 
+def text_codec(name: str) -> str:
+    """Return the codec's canonical name; refuse a name that is not a text encoding.
+
+    rot13, base64, zlib and the like are codecs too, but they turn text into text or bytes into
+    bytes, and the "undefined" codec refuses every byte: reading a file with any of them would
+    fail inside the CSV reader, so they are refused here with one sentence.
+    """
+    shown = repr(name[:40])
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise ImportRefused(f"{shown} is not a known encoding{_EXAMPLES}") from None
+    if not (getattr(info, "_is_text_encoding", True) and _decodes_bytes(info.name)):
+        raise ImportRefused(f"{shown} is not a text encoding{_EXAMPLES}")
+    return info.name
+
+
+def _decodes_bytes(codec: str) -> bool:
+    """Whether the codec's decoder accepts a byte ("undefined" raises for every input)."""
+    try:
+        codecs.getincrementaldecoder(codec)().decode(b"a")
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
 def detect_encoding(head: bytes, requested: str | None) -> str:
     """Return the codec for the file: the one asked for, else from its BOM, else UTF-8."""
     if requested:
-        try:
-            return codecs.lookup(requested).name
-        except LookupError:
-            raise ImportRefused(f"Unknown encoding {requested!r}.") from None
+        return text_codec(requested)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return "utf-8-sig"  # also reads plain UTF-8; drops a BOM when there is one
@@ -165,7 +191,7 @@ def _rows(text: IO[str]) -> Iterator[tuple[int, list[str]]]:
             row = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError:
+        except UnicodeError:  # a decode error; punycode and idna raise the base class
             raise _Undecodable from None
         except csv.Error as exc:
             raise ImportRefused(

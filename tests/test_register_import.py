@@ -370,6 +370,34 @@ def test_a_rejects_file_fixed_by_hand_imports_again(app: Flask, tmp_path: Path) 
     assert (fatima.phone, fatima.category) == ("+96551234567", "widows")
 
 
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib", "hex", "undefined", "nope", "a\0"])
+def test_an_encoding_that_is_not_a_text_encoding_is_a_usage_error(
+    app: Flask, tmp_path: Path, encoding: str
+) -> None:
+    """Prevents a traceback for --encoding rot13 (a str-to-str codec) or an unknown name."""
+    path = write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n")
+    result = run_import(app, path, "--encoding", encoding)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--encoding'" in result.output
+    assert "not a text encoding" in result.output or "not a known encoding" in result.output
+    assert register(app) == {}
+    assert not (tmp_path / "register.rejects.csv").exists()
+
+
+def test_a_codec_failing_with_a_bare_unicode_error_refuses_the_file(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Prevents a traceback from codecs (punycode) that raise UnicodeError, not its subclass."""
+    result = run_import(
+        app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n"), "--encoding", "punycode"
+    )
+    assert result.exit_code == 1
+    assert "is not valid PUNYCODE text" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert register(app) == {}
+
+
 def test_the_back_office_api_accepts_and_refuses_the_same_names(app: Flask) -> None:
     """Prevents the API and the import disagreeing on what a name or a category may be."""
     from tests.helpers import backoffice_token
