@@ -89,6 +89,7 @@ _ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff
 _PLAIN_NAME_EN = re.compile("[A-Za-z .,'’-]+")
 _PLAIN_KUWAIT_MOBILE = re.compile(r"\+965[569][0-9]{7}")
 
+_PLAIN_CATEGORY = re.compile("[A-Za-z0-9\u0621-\u064a][A-Za-z0-9\u0621-\u064a _-]*")
 _CATEGORY_PUNCTUATION = frozenset(" -_")
 _CATEGORY_CLASSES = frozenset(("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd"))
 
@@ -293,6 +294,8 @@ def category(raw: str) -> str | None:
         return None
     if len(text) > CATEGORY_MAX:
         raise InvalidField(field, f"category must be at most {CATEGORY_MAX} characters")
+    if _PLAIN_CATEGORY.fullmatch(text):
+        return text
     if not all(c in _CATEGORY_PUNCTUATION or _is_category_char(c) for c in text):
         raise InvalidField(
             field, "category may contain only letters, digits, spaces, hyphens and underscores"
