@@ -4,6 +4,7 @@ Every check of something of ours leaves a verification event, which the benefici
 ("who checked me"); every check at all is counted in the metrics.
 """
 
+import functools
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -111,6 +112,12 @@ def _origin_and_prefix(url: str) -> tuple[str, str] | None:
     return f"{scheme}://{parts.hostname.lower()}:{port}", parts.path.rstrip("/")
 
 
+@functools.lru_cache(maxsize=32)
+def _base(url: str) -> tuple[str, str] | None:
+    """Return _origin_and_prefix of a configured base URL, parsed once: it is on every check."""
+    return _origin_and_prefix(url.strip())
+
+
 def our_url(text: object, bases: Sequence[str]) -> tuple[str, str] | None:
     """Return (kind, token or reference) of a scanned URL `<base>/v/<token>` or `<base>/d/<ref>`.
 
@@ -118,12 +125,17 @@ def our_url(text: object, bases: Sequence[str]) -> tuple[str, str] | None:
     a QR pointing anywhere else is not a Hawiya code, whatever its path says.
     """
     cleaned = scanned_text(text)
-    scanned = _origin_and_prefix(cleaned) if cleaned is not None else None
+    return _under(cleaned, bases) if cleaned is not None else None
+
+
+def _under(cleaned: str, bases: Sequence[str]) -> tuple[str, str] | None:
+    """Return what our_url returns, for a text scanned_text has passed."""
+    scanned = _origin_and_prefix(cleaned)
     if scanned is None:
         return None
     origin, path = scanned
     for base in bases:
-        known = _origin_and_prefix(base.strip())
+        known = _base(base)
         if known is None or known[0] != origin or not path.startswith(known[1] + "/"):
             continue
         match = OUR_PATH.fullmatch(path[len(known[1]) :])
@@ -138,7 +150,7 @@ def parse_qr(text: object, public_url: str) -> tuple[str, str] | None:
     if cleaned is None:
         return None
     if cleaned[:8].lower().startswith(("http://", "https://")):
-        return our_url(cleaned, (public_url,))
+        return _under(cleaned, (public_url,))
     if cleaned.count(".") == 2:
         return "id_card", cleaned
     if REFERENCE.fullmatch(cleaned):
