@@ -23,6 +23,8 @@ PHONE_TYP = "hwid"  # our own JOSE typ for the phone ID token
 PHONE_CLAIMS = ("iss", "sub", "iat", "exp")
 CREDENTIAL_TYP = "hwcred"  # our own JOSE typ for the app's long-lived credential token
 CREDENTIAL_LIFETIME = 30 * 86400  # seconds; its status is the status list's, read offline
+CREDENTIAL_CLAIMS = ("iss", "sub", "iat", "exp", "status")
+LEEWAY = 5  # seconds of clock difference forgiven on `exp`, `iat` and the lifetime
 BATCH = 1000
 
 
@@ -150,8 +152,25 @@ def credential_token(credential: Credential, now: int | None = None) -> Credenti
 
 
 def read_phone_token(token: str) -> dict[str, object]:
-    """Return the verified claims of a phone token; raise signing.TokenRejected otherwise."""
-    return signing.read(token, PHONE_TYP, ISSUER, PHONE_CLAIMS, leeway=5)
+    """Return the verified claims of a phone token; raise signing.TokenRejected otherwise.
+
+    A phone token lives QR_TTL seconds: one that claims a longer life is invalid.
+    """
+    return signing.read(
+        token, PHONE_TYP, ISSUER, PHONE_CLAIMS, leeway=LEEWAY,
+        max_lifetime=current_app.config["QR_TTL"],
+    )  # fmt: skip
+
+
+def read_credential_token(token: str) -> dict[str, object]:
+    """Return the verified claims of the app's credential token; raise signing.TokenRejected.
+
+    Its lifetime policy is its own: at most CREDENTIAL_LIFETIME between `iat` and `exp`.
+    """
+    return signing.read(
+        token, CREDENTIAL_TYP, ISSUER, CREDENTIAL_CLAIMS, leeway=LEEWAY,
+        max_lifetime=CREDENTIAL_LIFETIME,
+    )  # fmt: skip
 
 
 def by_id(session: Session, credential_id: str) -> Credential | None:

@@ -6,7 +6,9 @@ printed number and the short code. The code is kept hashed, like a password.
 
 import hashlib
 import hmac
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +25,7 @@ REFERENCE_BYTES = 16  # 128 bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type
 CODE_LENGTH = 8  # about 40 bits; guessing is also rate limited
 REASONS_MAX = 200
+NUMBER_KEY = re.compile(r"HW([0-9]{4})([0-9]{6,18})")  # a printed number, normalised
 
 
 class InvalidDocument(ValueError):
@@ -47,9 +50,37 @@ def code_digest(reference: str, code: str) -> str:
     return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
 
 
+def _compact(raw: str) -> str:
+    """Return typed text in one spelling: NFKC, ASCII digits, upper case, no space or dash.
+
+    Every Unicode whitespace (a tab, NBSP, an ideographic space), dash and invisible format
+    character goes, so that no spelling of a number or a code is a new one.
+    """
+    text = normalize_digits(unicodedata.normalize("NFKC", raw)).upper()
+    return "".join(char for char in text if not _separator(char))
+
+
+def _separator(char: str) -> bool:
+    return char.isspace() or char == "\N{MINUS SIGN}" or unicodedata.category(char) in ("Pd", "Cf")
+
+
 def normalize_code(raw: str) -> str:
     """Return a typed code as stored: digits in ASCII, upper case, no spaces or dashes."""
-    return normalize_digits(raw).upper().replace("-", "").replace(" ", "")
+    return _compact(raw)
+
+
+def normalize_number(raw: str) -> str:
+    """Return a typed document number in its one spelling, the key of its lookup and its limit.
+
+    `HW-2026-000042`, `hw 2026 000042` and `ＨＷ\t2026–000042` all give `HW2026000042`.
+    """
+    return _compact(raw)
+
+
+def printed_number(key: str) -> str | None:
+    """Return the printed number (`HW-2026-000042`) of a normalised one, or None if none can be."""
+    match = NUMBER_KEY.fullmatch(key)
+    return f"HW-{match[1]}-{match[2]}" if match else None
 
 
 def url(document: Document) -> str:
@@ -72,7 +103,10 @@ def summary(document: Document) -> dict[str, Any]:
 
 
 def _number(document_id: int, when: datetime) -> str:
-    """Return the printed document number, e.g. HW-2026-000042 (from the row id: no races)."""
+    """Return the printed document number, e.g. HW-2026-000042 (from the row id: no races).
+
+    printed_number reads this format back from a typed number: change both together.
+    """
     return f"HW-{when:%Y}-{document_id:06d}"
 
 
@@ -148,11 +182,11 @@ def by_reference(session: Session, reference: str) -> Document | None:
 
 
 def by_number_and_code(session: Session, number: str, code: str) -> Document | None:
-    """Return the document with this printed number, if the code matches it."""
-    number = normalize_digits(number).strip().upper()
-    if len(number) > 24:
+    """Return the document with this printed number (any spelling of it), if the code matches."""
+    printed_as = printed_number(normalize_number(number))
+    if printed_as is None:
         return None
-    document = session.scalar(select(Document).where(Document.number == number))
+    document = session.scalar(select(Document).where(Document.number == printed_as))
     wanted = code_digest(document.reference if document else "x", normalize_code(code)[:16])
     if document is None or not hmac.compare_digest(document.code_hash, wanted):
         return None

@@ -299,6 +299,16 @@ HERE = "https://hawiya.example/"
         ("http://127.0.0.1:notaport/v/aa.bb.cc", PUBLIC, None),
         ("ftp://127.0.0.1:5000/v/aa.bb.cc", PUBLIC, None),
         (PUBLIC + "/v/" + "a" * 5000, PUBLIC, None),
+        # A control, format or space character inside: URL parsers would drop some silently.
+        (PUBLIC + "/v/aa.b\tb.cc", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.c\nc", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.c\r\nc", PUBLIC, None),
+        ("http://127.0.0.1:50\t00/v/aa.bb.cc", PUBLIC, None),
+        ("ht\ntp://127.0.0.1:5000/v/aa.bb.cc", PUBLIC, None),
+        (PUBLIC + "/d/AbCdEfGh\x00IjKlMnOp", PUBLIC, None),
+        (PUBLIC + "/d/AbCdEfGh\u200bIjKlMnOp", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.cc\u202e", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb\x85.cc", PUBLIC, None),
     ],
 )
 def test_which_texts_are_ours(text: str, public: str, expected: str | None) -> None:
