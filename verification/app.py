@@ -20,6 +20,9 @@ from identity import (
     console_admin,
     csrf,
     db,
+    document_types,
+    document_types_api,
+    document_types_cli,
     errors,
     headers,
     health,
@@ -70,13 +73,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sms.init_app(app)
     otp.init_app(app)
     i18n.init_app(app)
+    document_types.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
     metrics.init_app(app)
     blueprints = (
         *(health, home, login, holder_api, card, history, holder_documents, jwks),
-        *(backoffice_api, pages, documents_pages, api, scan, status_list),
+        *(backoffice_api, document_types_api, pages, documents_pages, api, scan, status_list),
         *(console, console_admin),
     )
     for module in blueprints:
@@ -85,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit_cli.init_app(app)
     audit_head.init_app(app)
     keys_cli.init_app(app)
+    document_types_cli.init_app(app)
     staff.init_app(app)
     app.cli.add_command(serve.serve_command)
     return app
