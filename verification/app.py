@@ -46,12 +46,18 @@ from identity.signing import check_keys_dir
 from verification import api, documents_pages, pages, scan, serve
 
 
+def templates_folder() -> Path:
+    """Return the checkout's top-level templates, or the copy an installed wheel carries here."""
+    checkout = PROJECT_ROOT / "templates"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "templates"
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the defaults, HAWIYA_* variables and test_config; refuse bad settings."""
     app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(templates_folder()),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HAWIYA")
