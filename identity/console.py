@@ -16,11 +16,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import civil_id, credentials, db, documents, history, sessions, staff, stamp
+from identity import (
+    civil_id,
+    credentials,
+    db,
+    document_types,
+    documents,
+    history,
+    sessions,
+    staff,
+    stamp,
+)
 from identity.backoffice_api import pdf_response
 from identity.errors import Forbidden, NotFound, Unauthorized
 from identity.models import (
-    DOCUMENT_TYPES,
     AuditEvent,
     Beneficiary,
     Credential,
@@ -73,12 +82,6 @@ LABELS: dict[str, dict[str, Any]] = {
     "result_names": {
         "valid": _l("Valid"), "revoked": _l("Revoked"), "suspended": _l("Suspended"),
         "expired": _l("Expired"), "invalid": _l("Not genuine"), "not_found": _l("Not found"),
-    },
-    "type_names": {
-        "eligibility_endorsement": _l("Eligibility endorsement"),
-        "housing_file_statement": _l("Housing file statement"),
-        "entitlement_certificate": _l("Entitlement certificate"),
-        "letter": _l("Letter"),
     },
     "scope_names": {
         "name": _l("Name"), "civil_id": _l("Civil ID"), "file_number": _l("File number"),
@@ -321,7 +324,7 @@ def beneficiary_page(
         credential=credentials.current(session, person.id),
         documents=documents.for_beneficiary(session, person.id),
         events=history.events(person.id),
-        document_types=DOCUMENT_TYPES,
+        document_types=document_types.list_types(session),
         error=error,
         done=DONE.get(request.args.get("done", "")),
         **extra,

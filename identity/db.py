@@ -92,11 +92,16 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Bring the schema to the newest migration; return the revisions before and after."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to the newest (or the given) migration; return the revisions around it."""
     before = current_revision(engine)
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), revision)
     return before, current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to an earlier migration (for developers and the migration tests)."""
+    command.downgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

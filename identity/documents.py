@@ -17,9 +17,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import audit, stamp
+from identity import audit, document_types, stamp
 from identity.civil_id import normalize_digits
-from identity.models import DOCUMENT_TYPES, Beneficiary, Document, DocumentFile, utcnow
+from identity.models import Beneficiary, Document, DocumentFile, utcnow
 
 REFERENCE_BYTES = 16  # 128 bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type
@@ -123,8 +123,12 @@ def issue(
 
     Raises stamp.PdfRefused for a bad file and InvalidDocument for bad fields.
     """
-    if doc_type not in DOCUMENT_TYPES:
-        raise InvalidDocument("invalid-input", f"type must be one of: {', '.join(DOCUMENT_TYPES)}.")
+    if document_types.get(session, doc_type) is None:
+        keys = ", ".join(found.key for found in document_types.list_types(session))
+        raise InvalidDocument(
+            "invalid-input",
+            f"type must be one of the keys listed at GET /api/v1/document-types: {keys}.",
+        )
     title, office = title.strip(), office.strip()
     if not 2 <= len(title) <= 200:
         raise InvalidDocument("invalid-input", "title must be 2 to 200 characters.")
