@@ -144,3 +144,56 @@ def test_back_office_answers_match(world: Flask, spec: dict[str, Any]) -> None:
         f"/api/v1/credentials/{credential}/suspend", json={"reason": "Review"}, headers=headers
     )
     conforms(spec, "/api/v1/credentials/{id}/suspend", "post", again)
+
+
+def times_in(value: Any) -> list[str]:
+    """Return every string of a JSON value that reads as a date and time."""
+    from datetime import datetime
+
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in times_in(v)]
+    if isinstance(value, list):
+        return [t for v in value for t in times_in(v)]
+    if isinstance(value, str) and "T" in value:
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return []
+        return [value]
+    return []
+
+
+def test_every_time_the_api_gives_is_utc_with_z(any_app: Flask) -> None:
+    """Prevents a time without an offset (SQLite hands back naive datetimes) in any API answer."""
+    import io
+
+    from tests.helpers import backoffice_token, issue_ids, make_pdf
+
+    add_people(any_app, FATIMA)
+    issue_ids(any_app, FATIMA)
+    client = any_app.test_client()
+    agency = {"Authorization": f"Bearer {make_agency(any_app)}"}
+    backoffice = {"Authorization": f"Bearer {backoffice_token(any_app)}"}
+    form = {"civil_id": FATIMA.civil_id, "type": "letter", "title": "A letter", "office": "Housing"}
+    issued = client.post(
+        "/api/v1/documents", data={**form, "file": (io.BytesIO(make_pdf()), "a.pdf")},
+        headers=backoffice,
+    ).json  # fmt: skip
+    answers = [
+        issued,
+        client.post("/api/v1/verify", json={"qr": phone_url(any_app), "purpose": "x"},
+                    headers=agency).json,
+        client.post("/api/v1/verify", json={"qr": issued["url"], "purpose": "x"},
+                    headers=agency).json,
+        client.get(f"/api/v1/documents/{issued['id']}", headers=backoffice).json,
+        client.get(f"/api/v1/beneficiaries/{FATIMA.civil_id}", headers=backoffice).json,
+        client.get("/api/v1/audit/head").json,
+    ]  # fmt: skip
+    holder = {"Authorization": f"Bearer {api_sign_in(any_app)}"}
+    answers += [
+        client.get("/api/v1/me/verifications", headers=holder).json,
+        client.get("/api/v1/me/documents", headers=holder).json,
+    ]
+    times = times_in(answers)
+    assert len(times) >= 8, times
+    assert [t for t in times if not t.endswith("Z")] == []
