@@ -197,3 +197,85 @@ def test_every_time_the_api_gives_is_utc_with_z(any_app: Flask) -> None:
     times = times_in(answers)
     assert len(times) >= 8, times
     assert [t for t in times if not t.endswith("Z")] == []
+
+
+# What the document covers: everything a program calls (pages for people are not in it).
+MACHINE_PREFIXES = ("/api/", "/status/", "/.well-known/", "/healthz", "/readyz", "/metrics")
+
+
+def shapes(rule: str) -> list[str]:
+    """Spell a Flask rule as OpenAPI paths with every parameter as `{}`; `any(a, b)` expands."""
+    import re
+
+    parts = re.split(r"<([^>]+)>", rule)
+    found = [""]
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            found = [f + part for f in found]
+            continue
+        choices = re.fullmatch(r"any\(([^)]*)\):\w+", part)
+        options = [c.strip() for c in choices.group(1).split(",")] if choices else ["{}"]
+        found = [f + option for f in found for option in options]
+    return found
+
+
+def test_every_route_for_programs_is_documented(app: Flask, spec: dict[str, Any]) -> None:
+    """Prevents a route under /api/, /status/, /.well-known/, /healthz, /readyz or /metrics that
+    the document leaves out (a new route fails until documented), or a documented one not served."""
+    import re
+
+    served = {
+        (shape, method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith(MACHINE_PREFIXES)
+        for shape in shapes(rule.rule)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}
+    }
+    documented = {
+        (re.sub(r"\{[^}]+\}", "{}", path), method)
+        for path, operations in spec["paths"].items()
+        for method in operations
+    }
+    assert served - documented == set(), "served but not documented"
+    assert documented - served == set(), "documented but not served"
+
+
+def test_every_error_answer_is_the_one_error_schema(spec: dict[str, Any]) -> None:
+    """Prevents an error response documented without the error schema (or with another)."""
+    shared = spec["components"]["responses"]
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, answer in operation["responses"].items():
+                if int(status) < 400 or path == "/readyz":
+                    continue
+                assert "$ref" in answer, f"{method} {path} {status}"
+                body = shared[answer["$ref"].rsplit("/", 1)[1]]["content"]["application/json"]
+                assert body["schema"] == {"$ref": "#/components/schemas/Error"}
+                if status in ("429", "503"):
+                    assert "Retry-After" in shared[answer["$ref"].rsplit("/", 1)[1]]["headers"]
+
+
+def test_holder_pdf_answer_matches(app: Flask, spec: dict[str, Any]) -> None:
+    """Prevents the holder's PDF download going undocumented or answering off the document."""
+    import io
+
+    from tests.helpers import backoffice_token, make_pdf
+
+    add_people(app, FATIMA)
+    client = app.test_client()
+    backoffice = {"Authorization": f"Bearer {backoffice_token(app)}"}
+    form = {"civil_id": FATIMA.civil_id, "type": "letter", "title": "A letter", "office": "Housing"}
+    issued = client.post(
+        "/api/v1/documents", data={**form, "file": (io.BytesIO(make_pdf()), "a.pdf")},
+        headers=backoffice,
+    ).json  # fmt: skip
+    holder = {"Authorization": f"Bearer {api_sign_in(app)}"}
+    listed = client.get("/api/v1/me/documents", headers=holder)
+    conforms(spec, "/api/v1/me/documents", "get", listed)
+    path = "/api/v1/me/documents/{id}/pdf"
+    pdf = client.get(listed.json["documents"][0]["pdf_url"], headers=holder)
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "application/pdf" in spec["paths"][path]["get"]["responses"]["200"]["content"]
+    missing = client.get(f"/api/v1/me/documents/{issued['id'] + 1}/pdf", headers=holder)
+    conforms(spec, path, "get", missing)
+    conforms(spec, path, "get", client.get(listed.json["documents"][0]["pdf_url"]))
