@@ -279,3 +279,26 @@ def test_holder_pdf_answer_matches(app: Flask, spec: dict[str, Any]) -> None:
     missing = client.get(f"/api/v1/me/documents/{issued['id'] + 1}/pdf", headers=holder)
     conforms(spec, path, "get", missing)
     conforms(spec, path, "get", client.get(listed.json["documents"][0]["pdf_url"]))
+
+
+def test_the_civil_id_pattern_admits_every_spelling_the_api_accepts(spec: dict[str, Any]) -> None:
+    """Prevents a documented civil ID pattern that refuses what the API accepts (Arabic-Indic,
+    extended Arabic-Indic and full-width digits, edge marks) or admits what it always refuses."""
+    import re
+
+    from identity import civil_id
+
+    pattern = re.compile(spec["components"]["schemas"]["CivilId"]["pattern"])
+    ascii_id = FATIMA.civil_id
+    spellings = [
+        ascii_id,
+        ascii_id.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")),
+        ascii_id.translate(str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")),
+        ascii_id.translate(str.maketrans("0123456789", "０１２３４５６７８９")),
+        f" \u200f{ascii_id}\u00a0\n",
+    ]
+    for spelling in spellings:
+        assert civil_id.parse(spelling) == ascii_id
+        assert pattern.search(spelling), repr(spelling)
+    for refused in (ascii_id[:11], ascii_id + "0", f"{ascii_id[:6]} {ascii_id[6:]}", "x" * 12):
+        assert not pattern.search(refused), repr(refused)
