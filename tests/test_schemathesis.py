@@ -35,9 +35,10 @@ SMS_CODE = re.compile(r"SMS to (\+[0-9]+): .*?\b([0-9]{6})\b")
 
 @dataclass(frozen=True)
 class Served:
-    """The running server, its log, and a bearer token of each kind."""
+    """The running server, its folder and log, and a bearer token of each kind."""
 
     url: str
+    folder: Path
     log: Path
     tokens: dict[str, str]
 
@@ -113,7 +114,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         wait_healthy(port, server, log)
         issue_document(url, tokens["backoffice"])
         tokens["holder"] = sign_in(url, log)
-        yield Served(url, log, tokens)
+        yield Served(url, folder, log, tokens)
     finally:
         stop(server)
 
@@ -131,8 +132,9 @@ def schemathesis(served: Served, credential: str, *options: str) -> None:
         *headers, *options,
     ]  # fmt: skip
     logged = served.log.stat().st_size
+    # Run from the test's folder: Schemathesis keeps its crash cache in the working directory.
     done = subprocess.run(
-        command, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=MAX_SECONDS * 6,
+        command, cwd=served.folder, capture_output=True, text=True, timeout=MAX_SECONDS * 6,
         check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout[-12000:] + done.stderr[-4000:]
