@@ -12,7 +12,7 @@ from identity import audit, civil_id, credentials, db, documents, sms, stamp, to
 from identity.beneficiaries import InvalidRecord, find, upsert_many, validate
 from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from identity.holder_api import UnsupportedMediaType, bearer_token, json_body
-from identity.models import ApiToken, Beneficiary, Credential, Document
+from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
         "phone": person.phone,
         "status": person.status,
         "category": person.category,
-        "updated_at": person.updated_at.isoformat(timespec="seconds"),
+        "updated_at": api_time(person.updated_at),
         "credential": {"id": credential.id, "status": credential.status} if credential else None,
         "documents": [
             {"id": d.id, "number": d.number, "status": d.status}

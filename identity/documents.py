@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from identity import audit, document_types, stamp
 from identity.civil_id import normalize_digits
-from identity.models import Beneficiary, Document, DocumentFile, utcnow
+from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 
 REFERENCE_BYTES = 16  # 128 bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type
@@ -96,7 +96,7 @@ def summary(document: Document) -> dict[str, Any]:
         "type": document.type,
         "title": document.title,
         "office": document.office,
-        "issued_at": document.issued_at.isoformat(timespec="seconds"),
+        "issued_at": api_time(document.issued_at),
         "status": document.status,
         "url": url(document),
     }

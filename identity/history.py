@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from identity import db
 from identity.holder_api import require_holder
 from identity.login import current_holder, signed_in
-from identity.models import VerificationEvent
+from identity.models import VerificationEvent, api_time
 
 bp = Blueprint("history", __name__)
 PAGE = 50
@@ -38,7 +38,7 @@ def before_arg() -> int | None:
 def as_json(event: VerificationEvent) -> dict[str, Any]:
     return {
         "id": event.id,
-        "at": event.at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "at": api_time(event.at),
         "verifier": event.agency.name if event.agency else None,
         "purpose": event.purpose,
         "kind": event.kind,

@@ -14,6 +14,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def api_time(at: datetime) -> str:
+    """Spell a stored time for the API: UTC to the second with `Z` (SQLite gives naive UTC)."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return aware.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class Beneficiary(Base):
     """A person in the agency's register; the register is the truth every verification reads."""
 

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, jsonify, request
 from identity import agencies, db, ratelimit
 from identity.errors import ApiError, Unauthorized
 from identity.holder_api import bearer_token, json_body
-from identity.models import Agency, Beneficiary
+from identity.models import Agency, Beneficiary, api_time
 from verification import receipts
 from verification.checks import Verdict, Verifier, check
 
@@ -62,7 +62,7 @@ def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
         "type": found.type,
         "title": found.title,
         "office": found.office,
-        "issued_at": found.issued_at.isoformat(timespec="seconds"),
+        "issued_at": api_time(found.issued_at),
         "status": found.status,
         "reason": found.reason,
         "superseded_by": found.superseded_by.number if found.superseded_by else None,
@@ -79,7 +79,7 @@ def answer(verdict: Verdict, agency: Agency, purpose: str, sha256: str | None) -
     body: dict[str, Any] = {
         "result": verdict.result,
         "kind": verdict.kind,
-        "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "checked_at": api_time(verdict.checked_at),
         "status_source": verdict.status_source,
         "subject": subject(person, agency.scopes) if person else {},
     }
