@@ -2,12 +2,13 @@
 
 PostgreSQL text cannot hold a NUL character and UTF-8 cannot encode a lone surrogate: either one
 fails deep inside a change (a 500, after some of it ran). JSON nested a thousand deep exhausts
-the parser's recursion; a number past 2^63 overflows every integer column. All of these are
+the parser's recursion; a number past 2^63 overflows every integer column, and a row id past
+2^31 - 1 the `Integer` columns of PostgreSQL (int4). All of these are
 refused here, before any view sees them, with one 400 in the error shape (or the error page):
 
 - the path, the query string and form fields, by a `before_request` hook;
 - JSON bodies, by the app's JSON provider, whichever view reads them;
-- `<int:…>` in a route, by a converter that matches only what a BIGINT holds (else 404).
+- `<int:…>` in a route, by a converter that matches only what an id column holds (else 404).
 """
 
 import json
@@ -21,8 +22,10 @@ from werkzeug.routing import IntegerConverter
 from identity.errors import ValidationFailed
 
 MAX_JSON_DEPTH = 32  # our bodies are flat objects; no client needs more
-MAX_INTEGER = 2**63 - 1  # PostgreSQL's BIGINT and SQLite's INTEGER
+MAX_INTEGER = 2**63 - 1  # PostgreSQL's BIGINT and SQLite's INTEGER: no column holds more
 MAX_INTEGER_DIGITS = len(str(MAX_INTEGER))
+MAX_ID = 2**31 - 1  # ids are `Integer` columns: int4 on PostgreSQL
+MAX_ID_DIGITS = len(str(MAX_ID))
 # NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 form: nothing can store them).
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
@@ -56,19 +59,16 @@ def _not_json(constant: str) -> float:
     raise ValueError(f"{constant} is not JSON")
 
 
-def _check_json(value: Any, depth: int = 1) -> None:
-    """Refuse a parsed body nested too deep or holding unstorable text, at any level."""
-    if depth > MAX_JSON_DEPTH:
-        raise JsonTooDeep()
+def _check_json(value: Any, depth: int = 0) -> None:
+    """Refuse a parsed body of too many nested containers or holding unstorable text."""
     if isinstance(value, str):
         if not storable(value):
             raise UnstorableText()
-    elif isinstance(value, list):
-        for item in value:
-            _check_json(item, depth + 1)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if not storable(key):
+    elif isinstance(value, list | dict):
+        if depth >= MAX_JSON_DEPTH:
+            raise JsonTooDeep()
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            if isinstance(key, str) and not storable(key):
                 raise UnstorableText()
             _check_json(item, depth + 1)
 
@@ -87,24 +87,24 @@ class BoundedJsonProvider(DefaultJSONProvider):
 
 
 class IdConverter(IntegerConverter):
-    """`<int:…>` for row ids: ASCII digits only, at most MAX_INTEGER, else the route is a 404."""
+    """`<int:…>` for row ids: ASCII digits only, at most MAX_ID, else the route is a 404."""
 
-    regex = f"[0-9]{{1,{MAX_INTEGER_DIGITS}}}"
+    regex = f"[0-9]{{1,{MAX_ID_DIGITS}}}"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_INTEGER)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 
 def whole_number(raw: str) -> int | None:
-    """Return a query value such as ?before= as an int if it is ASCII digits within MAX_INTEGER.
+    """Return a query value such as ?before= as an int if it is ASCII digits up to MAX_ID.
 
     `str.isdigit` alone accepts "²" and "١", which `int` then refuses or reads as another value.
     """
-    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_INTEGER_DIGITS:
+    if not raw.isascii() or not raw.isdigit() or len(raw) > MAX_ID_DIGITS:
         return None
     number = int(raw)
-    return number if number <= MAX_INTEGER else None
+    return number if number <= MAX_ID else None
 
 
 def refuse_unstorable_text() -> None:
