@@ -226,7 +226,7 @@ def test_a_civil_id_typed_in_a_reason_is_masked_in_the_audit_not_refused(office:
     "number",
     [str(2**31), str(2**63 - 1), str(2**63), str(2**64), "9" * 30, "٣", "0" * 40 + "1"],
 )
-def test_ids_past_what_a_bigint_holds_are_not_found(office: Office, number: str) -> None:
+def test_ids_past_what_an_id_column_holds_are_not_found(office: Office, number: str) -> None:
     """Prevents OverflowError (SQLite) and int4 out of range (PostgreSQL): a plain 404."""
     client = https_client(office.app)
     staff_sign_in(client, "admin")
