@@ -47,7 +47,7 @@ FAILED_SIGN_INS = ("login.failure", "staff.login_failure")
 MESSAGES = {
     "sign-in": _l("The username, password or code is not right."),
     "locked": _l("Too many failed sign-ins. This account is locked for 15 minutes."),
-    "reason": _l("Give a reason of 3 to 200 characters."),
+    "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
     "conflict": _l("This change is not possible in the current status."),
     "not-a-pdf": _l("This file is not a PDF. Export the document as PDF, then upload it."),
     "pdf-too-large": _l("This PDF is larger than 10 MB. Export it again with smaller images."),

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import agencies, db, document_types, keys_cli, signing, staff
+from identity import agencies, db, document_types, inputs, keys_cli, signing, staff
 from identity.console import actor, current_staff, require_staff
 from identity.errors import NotFound
 from identity.models import SCOPE_ATTRIBUTES, Agency, AuditEvent, StaffUser
@@ -232,12 +232,7 @@ def audit_events(filters: AuditFilters, before: int | None = None) -> list[Audit
 @require_staff("read")
 def audit_log() -> tuple[str, int]:
     """Read the audit log, filtered, newest first, in pages."""
-    raw_before = request.args.get("before", "")
-    before = (
-        int(raw_before)
-        if raw_before.isascii() and raw_before.isdigit() and len(raw_before) < 12
-        else None
-    )
+    before = inputs.whole_number(request.args.get("before", ""))
     actions = db.session().scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     try:
         filters = parse_filters(request.args)

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from identity import audit, db, signing, status_list
+from identity import audit, db, fields, signing, status_list
 from identity.models import Beneficiary, Credential, utcnow
 
 ID_BYTES = 12  # 96 bits: 16 base64url characters, short enough to keep the QR small
@@ -206,13 +206,15 @@ def change_status(
     """
     if action not in TRANSITIONS:
         raise StatusRefused(f"Unknown action {action!r}.")
-    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= 200:
-        raise StatusRefused("Give a reason of 3 to 200 characters.")
+    try:
+        text = fields.free_text("reason", "reason", reason, 3, 200)
+    except fields.InvalidField as invalid:
+        raise StatusRefused(fields.sentence(invalid)) from None
     allowed, target = TRANSITIONS[action]
     if credential.status not in allowed:
         raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
     before = credential.status
-    credential.status, credential.reason = target, reason.strip()
+    credential.status, credential.reason = target, text
     credential.changed_by, credential.changed_at = actor, utcnow()
     audit.record(
         session, actor, f"credential.{action}", f"credential:{credential.id}",

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import audit, document_types, stamp
+from identity import audit, document_types, fields, stamp
 from identity.civil_id import normalize_digits
 from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 
@@ -129,11 +129,11 @@ def issue(
             "invalid-input",
             f"type must be one of the keys listed at GET /api/v1/document-types: {keys}.",
         )
-    title, office = title.strip(), office.strip()
-    if not 2 <= len(title) <= 200:
-        raise InvalidDocument("invalid-input", "title must be 2 to 200 characters.")
-    if not 2 <= len(office) <= 120:
-        raise InvalidDocument("invalid-input", "office must be 2 to 120 characters.")
+    try:
+        title = fields.free_text("title", "title", title, 2, 200)
+        office = fields.free_text("office", "office", office, 2, 120)
+    except fields.InvalidField as invalid:
+        raise InvalidDocument("invalid-input", fields.sentence(invalid)) from None
     stamp.check(pdf)
     now = utcnow()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -205,9 +205,10 @@ def pdf(session: Session, document: Document) -> bytes:
 
 
 def _reason(reason: object) -> str:
-    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= REASONS_MAX:
-        raise InvalidDocument("invalid-input", "Give a reason of 3 to 200 characters.")
-    return reason.strip()
+    try:
+        return fields.free_text("reason", "reason", reason, 3, REASONS_MAX)
+    except fields.InvalidField as invalid:
+        raise InvalidDocument("invalid-input", fields.sentence(invalid)) from None
 
 
 def revoke(session: Session, document: Document, reason: object, actor: str) -> None:

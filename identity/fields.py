@@ -21,9 +21,11 @@ __all__ = [
     "InvalidField",
     "category",
     "file_number",
+    "free_text",
     "name_ar",
     "name_en",
     "phone",
+    "sentence",
     "status",
 ]
 
@@ -303,3 +305,37 @@ def category(raw: str) -> str | None:
     if text[0] in _CATEGORY_PUNCTUATION or unicodedata.category(text[0])[0] == "M":
         raise InvalidField(field, "category must start with a letter or digit")
     return text
+
+
+# What free text that people read (a purpose, a reason, a title) must not hold: C0 and C1
+# controls and DEL (line breaks included), lone surrogates, the line and paragraph separators
+# (line breaks in disguise) and the bidirectional embeddings, overrides and isolates, which can
+# make a text display as something it does not say. The marks U+200E, U+200F and U+061C are
+# allowed: they only order the neutral characters beside them, and Arabic keyboards type them
+# in text that mixes Arabic with Latin letters or digits.
+_NOT_FREE_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def free_text(field: str, label: str, raw: object, shortest: int, longest: int) -> str:
+    """Free text for people to read: `shortest` to `longest` characters, stripped and NFC.
+
+    Refuses what `_NOT_FREE_TEXT` names; keeps inner spacing and every script as given.
+    """
+    if not isinstance(raw, str):
+        raise InvalidField(field, f"{label} must be text")
+    if len(raw) > MAX_RAW_LENGTH:
+        raise InvalidField(field, f"{label} must be {shortest} to {longest} characters")
+    stripped = raw.strip()
+    if _NOT_FREE_TEXT.search(stripped):
+        raise InvalidField(field, f"{label} must not contain control characters")
+    text = unicodedata.normalize("NFC", stripped)
+    if not shortest <= len(text) <= longest:
+        raise InvalidField(field, f"{label} must be {shortest} to {longest} characters")
+    return text
+
+
+def sentence(invalid: InvalidField) -> str:
+    """Return a refusal's reason as a sentence for an error message ("Reason must be …")."""
+    return invalid.reason[:1].upper() + invalid.reason[1:] + "."

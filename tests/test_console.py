@@ -242,10 +242,14 @@ def test_suspend_then_reinstate(admin: FlaskClient, world: Flask) -> None:
     assert credential(world).status == "active"
 
 
+REASON_EN = "Give a reason of 3 to 200 characters, on one line, without control characters."
+
+
 @pytest.mark.parametrize(("reason", "lang", "message"), [
-    ("", "ar", "اكتب سببًا من 3 إلى 200 حرف."),
-    ("  x ", "en", "Give a reason of 3 to 200 characters."),
-    ("y" * 201, "en", "Give a reason of 3 to 200 characters."),
+    ("", "ar", "اكتب سببًا من 3 إلى 200 حرف في سطر واحد، دون رموز تحكم."),
+    ("  x ", "en", REASON_EN),
+    ("y" * 201, "en", REASON_EN),
+    ("Fraud \u202edetcevor", "en", REASON_EN),
 ])  # fmt: skip
 def test_a_reason_is_mandatory(
     admin: FlaskClient, world: Flask, reason: str, lang: str, message: str

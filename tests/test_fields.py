@@ -510,3 +510,57 @@ ONLY_LABEL = "category may contain only letters, digits, spaces, hyphens and und
 )
 def test_category_rejects(raw: str, reason: str) -> None:
     assert reason_of(fields.category, raw, "category") == reason
+
+
+# --- free text (purposes, reasons, titles) --------------------------------------------------------
+
+
+def reason_text(raw: object) -> str:
+    return fields.free_text("reason", "reason", raw, 3, 200)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Fraud reported  ", "Fraud reported"),
+        ("إلغاء بسبب الوفاة", "إلغاء بسبب الوفاة"),
+        ("Cafe\u0301 closed", "Café closed"),  # NFC
+        ("رقم \u200fHW-2026\u200e", "رقم \u200fHW-2026\u200e"),  # direction marks are allowed
+        ("x" * 200, "x" * 200),
+        ("ok 😀", "ok 😀"),
+    ],
+)
+def test_free_text_accepts(raw: str, expected: str) -> None:
+    assert reason_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "reason must be text"),
+        (42, "reason must be text"),
+        ("ab", "reason must be 3 to 200 characters"),
+        ("   ", "reason must be 3 to 200 characters"),
+        ("x" * 201, "reason must be 3 to 200 characters"),
+        ("x" * TEN_KB, "reason must be 3 to 200 characters"),
+        ("Fraud\x00", "reason must not contain control characters"),
+        ("two\nlines", "reason must not contain control characters"),
+        ("tab\there", "reason must not contain control characters"),
+        ("bell\x07", "reason must not contain control characters"),
+        ("c1\x85next", "reason must not contain control characters"),
+        ("line\u2028sep", "reason must not contain control characters"),
+        ("para\u2029sep", "reason must not contain control characters"),
+        ("\u202eFraud", "reason must not contain control characters"),
+        ("Fraud\u202a", "reason must not contain control characters"),
+        ("\u2066Fraud\u2069", "reason must not contain control characters"),
+        ("lone \ud800", "reason must not contain control characters"),
+    ],
+)
+def test_free_text_rejects(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidField) as info:
+        reason_text(raw)
+    assert (info.value.field, info.value.reason) == ("reason", reason)
+
+
+def test_sentence() -> None:
+    assert fields.sentence(InvalidField("reason", "reason must be text")) == "Reason must be text."

@@ -319,3 +319,13 @@ def test_a_site_under_a_path_keeps_its_path() -> None:
     here = "https://gov.example/hawiya/"
     text = "https://gov.example/hawiya/v/aa.bb.cc"
     assert scan.local_path(text, "https://gov.example/hawiya", here) == "/hawiya/v/aa.bb.cc"
+
+
+@pytest.mark.parametrize("size", [(70_000, 1), (1, 70_000), (scan.MAX_SIDE + 1, 2)])
+def test_an_image_too_wide_or_too_tall_is_refused_not_an_error(
+    client: FlaskClient, size: tuple[int, int]
+) -> None:
+    """Prevents a 500: a 70,000 × 1 PNG passed the pixel budget and the decoder refused it."""
+    response = upload(client, encoded(Image.new("L", size, 255), "PNG"), "strip.png")
+    assert response.status_code == 400
+    assert message(response).startswith("This image is too wide or too tall")

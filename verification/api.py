@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from identity import agencies, db, ratelimit
+from identity import agencies, db, fields, ratelimit
 from identity.errors import ApiError, Unauthorized
 from identity.holder_api import bearer_token, json_body
 from identity.models import Agency, Beneficiary, api_time
@@ -97,11 +97,12 @@ def verify() -> Response:
     qr_text, purpose = body.get("qr"), body.get("purpose")
     if not isinstance(qr_text, str) or not qr_text.strip():
         raise ApiError("Send the scanned text as a string in 'qr'.")
-    if not isinstance(purpose, str) or not 1 <= len(purpose.strip()) <= 200:
-        raise ApiError("Say why you are checking in 'purpose' (1 to 200 characters).")
+    try:
+        purpose = fields.free_text("purpose", "purpose", purpose, 1, 200)
+    except fields.InvalidField as invalid:
+        raise ApiError(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
     sha256 = body.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
         raise ApiError("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
-    purpose = purpose.strip()
     verdict = check(qr_text, Verifier(agency, "api"), purpose)
     return jsonify(answer(verdict, agency, purpose, sha256))

@@ -31,6 +31,7 @@ from identity import (
     holder_documents,
     home,
     i18n,
+    inputs,
     jwks,
     keys_cli,
     login,
@@ -74,6 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    inputs.init_app(app)  # first: its `<int:…>` converter must precede every route
     db.init_app(app)
     store.init_app(app)
     sms.init_app(app)

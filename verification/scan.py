@@ -27,6 +27,8 @@ bp = Blueprint("scanner", __name__)
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes of the photo itself
 FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the CSRF field
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; checked before Pillow decodes anything
+# Pixels either way: the long side of a 200-megapixel phone photo. The decoder stops at 65,535.
+MAX_SIDE = 16_384
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # JPEG opens phones' multi-picture JPEGs (MPO) too
 UPLOADS_PER_CLIENT, WINDOW = 30, 300
 
@@ -37,6 +39,9 @@ MESSAGES = {
     "missing": _l("Choose a photo of the QR code to upload."),
     "too-large": _l("The photo is too large. Upload a photo of at most 5 MB."),
     "too-many-pixels": _l("The photo has too many pixels. Upload a smaller photo of the code."),
+    "odd-shape": _l(
+        "This image is too wide or too tall to be a photo of a QR code. Upload a photo of the code."
+    ),
     "not-an-image": _l(
         "This file is not a photo we can read. Upload a JPEG, PNG, WebP or GIF image."
     ),
@@ -47,7 +52,10 @@ MESSAGES = {
     "foreign": _l("This QR code is not a Hawiya verification code."),
     "too-many": _l("Too many attempts. Wait a while and try again."),
 }
-STATUS = {"missing": 400, "too-large": 413, "too-many-pixels": 413, "not-an-image": 415}
+STATUS = {
+    "missing": 400, "too-large": 413, "too-many-pixels": 413, "odd-shape": 400,
+    "not-an-image": 415,
+}  # fmt: skip
 
 
 class Refused(Exception):
@@ -93,6 +101,8 @@ def read_qr_texts(upload: FileStorage) -> list[str]:
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise Refused("too-many-pixels")
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise Refused("odd-shape")
         try:
             gray = _grayscale(image)
         except Exception as exc:  # truncated or corrupt data: Pillow raises many kinds
