@@ -3,9 +3,8 @@
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -151,8 +150,8 @@ def upsert(
     statement = _insert(session).values(
         civil_id=record.civil_id, **wanted, created_at=now, updated_at=now
     )
-    inserted = session.execute(statement.on_conflict_do_nothing(index_elements=["civil_id"]))
-    if cast(CursorResult[Any], inserted).rowcount == 1:
+    statement = statement.on_conflict_do_nothing(index_elements=["civil_id"])
+    if session.scalar(statement.returning(table.c.id)) is not None:  # no row: it existed
         return Upserted(created=True, changed=True)
     this_row = table.c.civil_id == record.civil_id
     columns = [table.c[name] for name in names]
