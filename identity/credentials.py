@@ -202,7 +202,10 @@ def change_status(
 ) -> None:
     """Revoke, suspend or reinstate a credential with a reason, audited in the same transaction.
 
-    The change is in force for every verification the moment the caller commits.
+    The change is one compare-and-set on the status this request read: when another change
+    committed in between (a reinstate racing a revoke, two revokes), exactly one of them wins
+    and the other is refused as a conflict, so a revocation is never silently undone and the
+    audit's "from" is the status actually replaced. In force everywhere once the caller commits.
     """
     if action not in TRANSITIONS:
         raise StatusRefused(f"Unknown action {action!r}.")
@@ -211,12 +214,14 @@ def change_status(
     except fields.InvalidField as invalid:
         raise StatusRefused(fields.sentence(invalid)) from None
     allowed, target = TRANSITIONS[action]
-    if credential.status not in allowed:
-        raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
     before = credential.status
-    credential.status, credential.reason = target, text
-    credential.changed_by, credential.changed_at = actor, utcnow()
+    change = {"status": target, "reason": text, "changed_by": actor,
+              "changed_at": utcnow()}  # fmt: skip
+    won = before in allowed and db.compare_and_set(session, credential, {"status": before}, change)
+    if not won:
+        session.expire(credential)  # read the status that won, for the message
+        raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
     audit.record(
         session, actor, f"credential.{action}", f"credential:{credential.id}",
-        {"from": before, "to": target, "reason": credential.reason},
+        {"from": before, "to": target, "reason": change["reason"]},
     )  # fmt: skip

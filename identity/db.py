@@ -1,9 +1,9 @@
 """The database: one engine per app, a session per request or command, and the migrations."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from alembic import command
@@ -11,8 +11,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Table, create_engine, event, inspect, text, update
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -77,6 +78,30 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         db_session.rollback()
         raise
+
+
+def compare_and_set(
+    session: Session, row: Base, expected: Mapping[str, Any], change: Mapping[str, Any]
+) -> bool:
+    """Write `change` to this row only if its columns still hold `expected`; return if it did.
+
+    One conditional UPDATE, so a change decided on what this transaction read cannot overwrite
+    one that committed since: PostgreSQL re-checks the condition after waiting for a concurrent
+    writer of the row, and SQLite runs it under its single write lock. The loser changes nothing.
+    """
+    mapper = inspect(row).mapper
+    table = cast(Table, mapper.local_table)
+    key = mapper.primary_key_from_instance(row)
+    condition = [column == value for column, value in zip(mapper.primary_key, key, strict=True)]
+    condition += [table.c[name] == value for name, value in expected.items()]
+    result = cast(
+        CursorResult[Any], session.execute(update(table).where(*condition).values(change))
+    )
+    if result.rowcount != 1:
+        return False
+    for name, value in change.items():  # what the row now holds, without writing it again
+        set_committed_value(row, name, value)
+    return True
 
 
 def ping() -> None:

@@ -17,7 +17,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import audit, document_types, fields, stamp
+from identity import audit, db, document_types, fields, stamp
 from identity.civil_id import normalize_digits
 from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 
@@ -212,33 +212,60 @@ def _reason(reason: object) -> str:
 
 
 def revoke(session: Session, document: Document, reason: object, actor: str) -> None:
-    """Revoke a valid document, with its reason, audited in the same transaction."""
+    """Revoke a valid document, with its reason, audited in the same transaction.
+
+    A compare-and-set on its status: of two changes racing (two revokes, a revoke and a
+    supersede) exactly one wins, the other is refused as a conflict.
+    """
     text = _reason(reason)
-    if document.status != "valid":
-        raise InvalidDocument("conflict", f"The document is {document.status} already.")
-    document.status, document.reason = "revoked", text
-    document.changed_by, document.changed_at = actor, utcnow()
-    audit.record(session, actor, "document.revoke", f"document:{document.number}", {"reason": text})
+    _change_valid(session, document, {"status": "revoked", "reason": text}, actor)
+    audit.record(
+        session, actor, "document.revoke", f"document:{document.number}",
+        {"from": "valid", "to": "revoked", "reason": text},
+    )  # fmt: skip
 
 
 def supersede(
     session: Session, document: Document, replacement: Document, reason: object, actor: str
 ) -> None:
-    """Mark a document as replaced by another of the same beneficiary, audited."""
+    """Mark a document as replaced by another valid one of the same beneficiary, audited.
+
+    Both rows are locked (in id order, so two supersedes of each other cannot deadlock) and the
+    document's status changes by compare-and-set, so a racing revoke of either is never lost.
+    """
     text = _reason(reason)
     if document.id == replacement.id:
         raise InvalidDocument("invalid-input", "A document cannot replace itself.")
     if replacement.beneficiary_id != document.beneficiary_id:
         raise InvalidDocument("invalid-input", "The replacement belongs to someone else.")
-    if document.status != "valid" or replacement.status != "valid":
+    _lock(session, document.id, replacement.id)
+    change = {"status": "superseded", "reason": text, "superseded_by_id": replacement.id}
+    _change_valid(session, document, change, actor)
+    # Read afresh: locked on PostgreSQL, and under SQLite's write lock since the change above.
+    if session.scalar(select(Document.status).where(Document.id == replacement.id)) != "valid":
         raise InvalidDocument("conflict", "Both documents must be valid.")
-    document.status, document.reason = "superseded", text
-    document.superseded_by_id = replacement.id
-    document.changed_by, document.changed_at = actor, utcnow()
     audit.record(
         session, actor, "document.supersede", f"document:{document.number}",
-        {"by": replacement.number, "reason": text},
+        {"from": "valid", "to": "superseded", "by": replacement.number, "reason": text},
     )  # fmt: skip
+
+
+def _lock(session: Session, *document_ids: int) -> None:
+    """Lock these documents' rows until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    ordered = select(Document.id).where(Document.id.in_(document_ids)).order_by(Document.id)
+    session.execute(ordered.with_for_update())
+
+
+def _change_valid(
+    session: Session, document: Document, change: dict[str, object], actor: str
+) -> None:
+    """Apply a change to a document only while it is still valid; refuse it as a conflict."""
+    stamped = {**change, "changed_by": actor, "changed_at": utcnow()}
+    if document.status != "valid" or not db.compare_and_set(
+        session, document, {"status": "valid"}, stamped
+    ):
+        session.expire(document)  # read the status that won, for the message
+        raise InvalidDocument("conflict", f"The document is {document.status} already.")
 
 
 def for_beneficiary(session: Session, beneficiary_id: int) -> list[Document]:
