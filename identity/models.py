@@ -98,7 +98,7 @@ class Credential(Base):
         ForeignKey("beneficiaries.id", ondelete="RESTRICT"), index=True
     )
     status: Mapped[str] = mapped_column(String(12), default="active")
-    reason: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
     changed_by: Mapped[str] = mapped_column(String(120))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -357,3 +357,18 @@ def test_a_replacing_id_as_integer_or_ascii_digits_is_followed(office, spelling)
     )  # fmt: skip
     assert answer.status_code == 200, answer.text
     assert answer.json["superseded_by"] == new
+
+
+@pytest.mark.parametrize("length", [64, 65, 200])
+def test_a_reason_as_long_as_validation_allows_is_stored(office, length: int) -> None:
+    """Prevents the 500 a 65-200 character reason gave on PostgreSQL (the column held 64)."""
+    app, headers = office
+    reason = ("Letter of the housing committee " * 10)[:length]
+    answer = app.test_client().post(
+        f"/api/v1/credentials/{credential_id(app)}/suspend",
+        json={"reason": reason},
+        headers=headers,
+    )
+    assert answer.status_code == 200, answer.get_json()
+    with app.app_context():
+        assert db.session().scalars(select(Credential.reason)).one() == reason.strip()
