@@ -166,6 +166,7 @@ def stamp(
 ) -> bytes:
     """Return the PDF with a verification stamp on a free corner of page 1, or on a new page.
 
+    Whatever in it a viewer could run or open by itself is removed first (see _disarm).
     Raise PdfRefused for a bad file and ValueError if url needs a QR bigger than version 5.
     """
     symbol = qr.make(url, error=qr.DOCUMENT_ERROR, max_version=qr.DOCUMENT_MAX_VERSION)
@@ -173,6 +174,7 @@ def stamp(
     with _opened(data, render=True) as (pdf, seen):
         try:
             box, spot = _free_corner(seen)
+            _disarm(pdf)
             # The stamp's own PDF stays open until pdf is saved: qpdf copies its streams then.
             with _stamp_page(symbol, text) if spot is None else _stamp_only(symbol, text) as drawn:
                 if spot is None:
@@ -359,6 +361,115 @@ def _blank_spot(image: Image.Image, width: float, height: float, scale: float) -
             if ink.crop(box).getbbox() is None:
                 return Spot(x, y)
     return None
+
+
+# Removing active content
+#
+# A document we vouch for must do nothing but show its pages: no script, no program launched,
+# no form data sent anywhere, no file carried inside it. We remove all of it rather than refuse
+# the upload: Word, Acrobat and form tools add such things to genuine letters, unseen by the
+# people who issue them, and what is removed is nothing a reader of the letter needs.
+
+# Every action type of ISO 32000-2 (PDF 2.0), 12.6.4, and the rich-media one of its extension.
+ACTIONS = frozenset({
+    "/GoTo", "/GoToR", "/GoToE", "/GoToDp", "/Launch", "/Thread", "/URI", "/Sound", "/Movie",
+    "/Hide", "/Named", "/SubmitForm", "/ResetForm", "/ImportData", "/SetOCGState", "/Rendition",
+    "/Trans", "/GoTo3DView", "/JavaScript", "/ECMAScript", "/RichMediaExecute",
+})  # fmt: skip
+# Actions a viewer may follow: move within the document, follow a web or mail link. Any other
+# action (JavaScript, Launch, SubmitForm, ImportData, GoToR and GoToE, which open other files,
+# Rendition, Sound, Movie, RichMediaExecute, GoTo3DView, unknown ones) is emptied in place.
+SAFE_ACTIONS = frozenset({"/GoTo", "/GoToDp", "/Thread", "/Hide", "/SetOCGState", "/Trans"})
+SAFE_NAMED = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
+SAFE_SCHEMES = ("http://", "https://", "mailto:")  # not file:, smb: (leaks credentials), ...
+ACTION_KEYS = ("/A", "/OpenAction", "/Next", "/PA")  # the keys whose value is an action
+# Keys removed from every dictionary: additional actions (/AA, on the catalog, pages, fields
+# and annotations), the JavaScript and embedded-file name trees, embedded files in file
+# specifications (/EF) and associated files (/AF), XFA forms, rich media, portfolios.
+ACTIVE_KEYS = (
+    "/AA", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/AF", "/XFA", "/NeedsRendering",
+    "/RichMediaContent", "/RichMediaSettings", "/AlternatePresentations", "/Collection",
+)  # fmt: skip
+# Annotations that play or carry something: removed from every page.
+ACTIVE_ANNOTATIONS = frozenset(
+    {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+)
+
+
+def _disarm(pdf: pikepdf.Pdf) -> None:
+    """Remove from pdf every script, unsafe action, embedded file and media (see above).
+
+    Every object is visited, indirect or inside another, so nothing depends on where a viewer
+    would look for it. What no longer has a reference is not written when pdf is saved.
+    """
+    for page in pdf.pages:
+        annots = page.obj.get(pikepdf.Name.Annots)
+        if isinstance(annots, pikepdf.Array):
+            kept = [a for a in annots if not _is_active_annotation(a)]
+            if len(kept) != len(annots):
+                page.obj[pikepdf.Name.Annots] = pikepdf.Array(kept)
+    stack: list[pikepdf.Object] = list(pdf.objects)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Dictionary):  # a stream's dictionary too
+            _disarm_dictionary(obj)
+            children = list(obj.values())
+        elif isinstance(obj, pikepdf.Array):
+            children = list(obj)
+        else:
+            continue
+        # Indirect objects are in pdf.objects already; a hostile file may nest deeply.
+        stack.extend(c for c in children if isinstance(c, pikepdf.Object) and not c.is_indirect)
+
+
+def _disarm_dictionary(obj: pikepdf.Dictionary) -> None:
+    """Remove obj's active keys and unsafe actions; empty obj if it is an unsafe action."""
+    for key in ACTIVE_KEYS:
+        if key in obj:
+            del obj[key]
+    for key in ACTION_KEYS:
+        value = obj.get(key)
+        if isinstance(value, pikepdf.Dictionary) and _is_unsafe_action(value, certain=True):
+            del obj[key]
+        elif key == "/Next" and isinstance(value, pikepdf.Array):
+            obj[key] = pikepdf.Array([a for a in value if not _is_unsafe_action(a, certain=True)])
+    if _is_unsafe_action(obj):
+        for key in list(obj.keys()):
+            del obj[key]
+
+
+def _is_unsafe_action(obj: object, certain: bool = False) -> bool:
+    """Tell whether obj is an action dictionary a viewer must not follow.
+
+    certain: obj is where an action belongs (say an annotation's /A), so an unknown action
+    type or one emptied already is unsafe too. Elsewhere /S also names structure, transition
+    and group types: only the action types are recognised.
+    """
+    if not isinstance(obj, pikepdf.Dictionary):
+        return False
+    kind = obj.get(pikepdf.Name.S)
+    if kind is None and certain:
+        return len(obj) == 0
+    if not isinstance(kind, pikepdf.Name) or str(kind) not in ACTIONS:
+        return certain and isinstance(kind, pikepdf.Name)
+    if str(kind) == "/URI":
+        target = obj.get(pikepdf.Name.URI)
+        return not (isinstance(target, pikepdf.String) and _safe_uri(bytes(target)))
+    if str(kind) == "/Named":
+        return str(obj.get(pikepdf.Name.N, "")) not in SAFE_NAMED
+    return str(kind) not in SAFE_ACTIONS
+
+
+def _safe_uri(uri: bytes) -> bool:
+    """Tell whether a link's target is a web or mail address."""
+    return uri.strip().lower().startswith(tuple(s.encode() for s in SAFE_SCHEMES))
+
+
+def _is_active_annotation(annotation: object) -> bool:
+    """Tell whether annotation plays or carries something (a file, a sound, a film, 3D)."""
+    return isinstance(annotation, pikepdf.Dictionary) and (
+        str(annotation.get(pikepdf.Name.Subtype, "")) in ACTIVE_ANNOTATIONS
+    )
 
 
 # Drawing the stamp
