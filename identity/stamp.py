@@ -20,6 +20,7 @@ Three libraries, each for what it does best:
 
 import io
 import json
+import logging
 import subprocess
 import sys
 import threading
@@ -108,6 +109,7 @@ AR_SCAN = "للتحقق امسح الرمز أو أدخل رقم المستند 
 EN_SCAN = "Scan to verify, or enter the number and code at"
 
 _render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+log = logging.getLogger(__name__)
 
 
 class PdfRefused(ValueError):
@@ -272,9 +274,13 @@ def _pdfium(data: bytes, render: bool) -> Seen:
                 command, input=data, capture_output=True, timeout=RENDER_SECONDS, check=False
             )
         except subprocess.TimeoutExpired:  # run() has killed it
+            log.warning("PDF refused: PDFium took more than %s s to read it", RENDER_SECONDS)
             raise PdfRefused("pdf-too-complex") from None
     head, _, pixels = child.stdout.partition(b"\n")
     if child.returncode != 0 or not head:
+        # Out of memory or CPU time, as a rule; the last line says so if it is anything else.
+        last = child.stderr.decode(errors="replace").strip().rsplit("\n", 1)[-1][:200]
+        log.warning("PDF refused: PDFium's process ended with %s %s", child.returncode, last)
         raise PdfRefused("pdf-too-complex")
     seen = json.loads(head)
     if seen["pages"] is None or "box" not in seen:

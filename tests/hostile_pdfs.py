@@ -13,8 +13,6 @@ from collections.abc import Callable
 
 import pikepdf
 
-from tests.helpers import make_pdf
-
 A4 = [0, 0, 595, 842]
 
 
@@ -106,10 +104,24 @@ BOMBS: dict[str, Callable[[], bytes]] = {
 
 
 def edited(edit: Callable[[pikepdf.Pdf], None], pages: int = 2) -> bytes:
-    """Return a plain letter after edit(pdf)."""
-    with pikepdf.open(io.BytesIO(make_pdf(pages))) as pdf:
-        edit(pdf)
-        return saved(pdf)
+    """Return a plain letter of pages A4 pages, a line of text on each, after edit(pdf)."""
+    pdf = pikepdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    for number in range(1, pages + 1):
+        text = f"BT /F1 18 Tf 150 420 Td (Housing file statement - page {number}) Tj ET"
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=A4,
+            Contents=pdf.make_stream(text.encode()),
+            Resources=pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font)),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+    edit(pdf)
+    return saved(pdf)
 
 
 def javascript(pdf: pikepdf.Pdf, script: str = "app.alert('run')") -> pikepdf.Dictionary:
