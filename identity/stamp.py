@@ -244,13 +244,16 @@ def _refuse_oversized_images(pdf: pikepdf.Pdf) -> None:
     A few kilobytes of nested Flate can declare a 20,000 x 20,000 image: PDFium under its
     memory cap skips it, but every viewer of the stamped document would try to decode it.
     """
-    for obj in pdf.objects:
-        if (
-            not isinstance(obj, pikepdf.Stream)
-            or obj.get(pikepdf.Name.Subtype) != pikepdf.Name.Image
-        ):
-            continue
-        width, height = obj.get(pikepdf.Name.Width, 0), obj.get(pikepdf.Name.Height, 0)
+    try:
+        sizes = [
+            (obj.get(pikepdf.Name.Width, 0), obj.get(pikepdf.Name.Height, 0))
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Stream)
+            and obj.get(pikepdf.Name.Subtype) == pikepdf.Name.Image
+        ]
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:  # an object qpdf cannot read
+        raise PdfRefused("pdf-malformed") from exc
+    for width, height in sizes:
         if not (isinstance(width, int | Decimal) and isinstance(height, int | Decimal)):
             continue  # no viewer draws an image without a size
         if width * height > IMAGE_MAX_PIXELS:
