@@ -28,7 +28,9 @@ class PdfRejected(ApiError):
     def __init__(self, refused: stamp.PdfRefused) -> None:
         super().__init__(refused.message)
         self.code = refused.code
-        self.status = {"pdf-too-large": 413, "not-a-pdf": 415}.get(refused.code, 400)
+        self.status = {"pdf-too-large": 413, "not-a-pdf": 415, "pdf-too-complex": 422}.get(
+            refused.code, 400
+        )
 
 
 @contextmanager

@@ -55,6 +55,10 @@ MESSAGES = {
     "pdf-encrypted": _l("This PDF is password-protected. Save it again without a password."),
     "pdf-empty": _l("This PDF has no pages."),
     "pdf-too-many-pages": _l("This PDF has more than 200 pages."),
+    "pdf-too-complex": _l(
+        "This PDF is too complex to check. Print it to a new PDF (or export it again with "
+        "smaller images), then upload it."
+    ),
     "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
     "no-file": _l("Choose the PDF to upload."),
     "current": _l("Your current password is not right."),
@@ -68,7 +72,7 @@ DONE = {
     "reinstate": _l("The digital ID was reinstated."),
     "document-revoke": _l("The document was revoked."),
 }
-PDF_STATUS = {"not-a-pdf": 415, "pdf-too-large": 413}
+PDF_STATUS = {"not-a-pdf": 415, "pdf-too-large": 413, "pdf-too-complex": 422}
 PASSWORD_PAGES = ("console.password", "console.change_password")
 
 # Names of the values the console shows, in the page's language.

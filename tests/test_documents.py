@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from identity import db
 from identity.models import AuditEvent, Document, DocumentFile
+from tests import hostile_pdfs
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,
@@ -313,3 +314,25 @@ def test_the_number_and_its_limit_share_one_normal_form() -> None:
     for spelling in SPELLINGS:
         assert documents.normalize_number(spelling.format("HW-2026-000042")) == "HW2026000042"
     assert documents.printed_number(documents.normalize_number("127.0.0.1")) is None
+
+
+def test_a_pdf_bomb_is_422_in_the_error_shape_and_leaves_nothing(office) -> None:
+    """A PDF too costly to draw is refused with 422 pdf-too-complex, not a worker held for long."""
+    app, headers = office
+    before = count(app, AuditEvent)
+    response = upload(app, headers, pdf=hostile_pdfs.nested_forms())
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "pdf-too-complex"
+    assert set(response.json["error"]) == {"code", "message"}
+    assert count(app, Document) == 0 and count(app, DocumentFile) == 0
+    assert count(app, AuditEvent) == before
+
+
+def test_a_document_issued_from_a_pdf_with_scripts_is_stored_without_them(office) -> None:
+    """What we store, hash and serve is the disarmed PDF: its SHA-256 is of that file."""
+    app, headers = office
+    record = upload(app, headers, pdf=hostile_pdfs.edited(hostile_pdfs.everything_active)).json
+    client = app.test_client()
+    stored = client.get(f"/api/v1/documents/{record['id']}/pdf", headers=headers).data
+    assert hashlib.sha256(stored).hexdigest() == record["sha256"]
+    assert b"app.alert" not in stored and b"cmd.exe" not in stored and b"payload" not in stored
