@@ -12,7 +12,17 @@ from pathlib import Path
 from bench import Row
 
 # Names of the benchmark modules bench/<name>_bench.py, in the order they run.
-BENCHMARKS = ["import", "qr", "verify", "issue", "status_list", "signin", "signin_timing", "load"]
+BENCHMARKS = [
+    "import",
+    "qr",
+    "verify",
+    "issue",
+    "status_list",
+    "signin",
+    "signin_timing",
+    "load",
+    "pdf",
+]
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 
 

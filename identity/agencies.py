@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from identity import audit
+from identity import audit, fields
 from identity.models import SCOPE_ATTRIBUTES, Agency
 
 KEY_PREFIX = "hwy_"
@@ -57,11 +57,11 @@ def create(
     rate_limit: int = DEFAULT_RATE_LIMIT,
 ) -> NewKey:
     """Register an agency with a new API key, in the caller's transaction, audited."""
-    name, purpose = name.strip(), purpose.strip()
-    if not 2 <= len(name) <= 120:
-        raise InvalidAgency("The agency name must be 2 to 120 characters.")
-    if not 3 <= len(purpose) <= 200:
-        raise InvalidAgency("The purpose must be 3 to 200 characters.")
+    try:
+        name = fields.free_text("name", "the agency name", name, 2, 120)
+        purpose = fields.free_text("purpose", "the purpose", purpose, 3, 200)
+    except fields.InvalidField as invalid:
+        raise InvalidAgency(fields.sentence(invalid)) from None
     if not 1 <= rate_limit <= 100_000:
         raise InvalidAgency("The rate limit must be 1 to 100000 verifications per minute.")
     scopes = parse_scope(scope)

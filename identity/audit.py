@@ -44,6 +44,7 @@ __all__ = [
     "VerifyResult",
     "compute_hash",
     "head",
+    "mask_civil_ids",
     "record",
     "subject_for_civil_id",
     "verify_chain",
@@ -79,6 +80,9 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 # A run of exactly 12 digits that stands alone (not part of a longer number, a hex digest or a
 # "+"-prefixed phone number): what a full civil ID looks like inside any text.
 _FULL_CIVIL_ID = re.compile(r"(?<![0-9A-Za-z+])[0-9]{12}(?![0-9A-Za-z])")
+# Detail keys whose values are what a person typed (a reason): a number in them that looks like
+# a civil ID is masked rather than refused, so the change it explains is not refused with it.
+_TYPED_TEXT_KEYS = frozenset({"reason"})
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,18 @@ def _is_secret_key(key: str) -> bool:
             return True
     glued = "".join(words)
     return glued.endswith(_SECRET_SUFFIXES) or glued.startswith(_SECRET_PREFIXES)
+
+
+def mask_civil_ids(text: str) -> str:
+    """Mask every run in a text that looks like a full civil ID to its last 4 digits.
+
+    "Letter 202612010001" gives "Letter ********0001"; other digits (in any script) stay as typed.
+    """
+    # normalize_digits maps one character to one, so its match positions are the text's own.
+    runs = list(_FULL_CIVIL_ID.finditer(normalize_digits(text)))
+    for run in reversed(runs):
+        text = text[: run.start()] + mask(run[0]) + text[run.end() :]
+    return text
 
 
 def _holds_full_civil_id(value: str) -> bool:
@@ -198,13 +214,18 @@ def record(
 
     Raises ValueError for a detail key that names a secret (an OTP, code, password, token,
     session or key) and for a full civil ID anywhere: pass ``subject_for_civil_id(...)`` or
-    ``civil_id.mask(...)`` instead.
+    ``civil_id.mask(...)`` instead. Only in what a person typed (a ``reason``) is such a number
+    masked for them (``mask_civil_ids``).
     """
     for name, value in (("actor", actor), ("action", action), ("subject", subject)):
         _check_field(name, value)
     details = {} if details is None else details
     if not isinstance(details, Mapping):
         raise ValueError("audit details must be a mapping")
+    details = {
+        key: mask_civil_ids(value) if key in _TYPED_TEXT_KEYS and isinstance(value, str) else value
+        for key, value in details.items()
+    }
     _check_value(details, "details")
     try:
         details_text = canonical_json(dict(details))

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from identity import audit, db, signing
 from identity.credentials import ISSUER
-from identity.models import AuditEvent
+from identity.models import AuditEvent, api_time
 from identity.store import StoreUnavailable, get_store
 
 log = logging.getLogger("hawiya.audit")
@@ -93,8 +93,7 @@ def verify_against(session: Session, token: str) -> audit.VerifyResult:
 def head_view() -> ResponseReturnValue:
     """Answer the signed head of the audit log (public: it names no one)."""
     head = signed_head(db.session())
-    at = head.at.isoformat(timespec="seconds")
-    return jsonify(entry=head.entry, hash=head.hash, at=at, token=head.token)
+    return jsonify(entry=head.entry, hash=head.hash, at=api_time(head.at), token=head.token)
 
 
 class DailyPublisher:

@@ -8,11 +8,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy.orm import Session
 
-from identity import audit, civil_id, credentials, db, documents, sms, stamp, tokens
-from identity.beneficiaries import InvalidRecord, find, upsert_many, validate
+from identity import audit, civil_id, credentials, db, documents, inputs, sms, stamp, tokens
+from identity.beneficiaries import InvalidRecord, find, upsert, validate
 from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from identity.holder_api import UnsupportedMediaType, bearer_token, json_body
-from identity.models import ApiToken, Beneficiary, Credential, Document
+from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -28,7 +28,9 @@ class PdfRejected(ApiError):
     def __init__(self, refused: stamp.PdfRefused) -> None:
         super().__init__(refused.message)
         self.code = refused.code
-        self.status = {"pdf-too-large": 413, "not-a-pdf": 415}.get(refused.code, 400)
+        self.status = {"pdf-too-large": 413, "not-a-pdf": 415, "pdf-too-complex": 422}.get(
+            refused.code, 400
+        )
 
 
 @contextmanager
@@ -140,16 +142,26 @@ def revoke_document(document_id: int) -> Response:
     return jsonify(document_json(document))
 
 
+def replacing_id(value: object) -> int:
+    """Return the `by` of a supersede: an id as a JSON integer or ASCII digits, else refuse."""
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= inputs.MAX_ID_DIGITS
+    ):
+        value = int(value)  # only ASCII digits: str.isdigit() alone accepts "²", int() does not
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= inputs.MAX_ID:
+        raise ValidationFailed("Give the replacing document's id in 'by'.")
+    return value
+
+
 @bp.post("/documents/<int:document_id>/supersede")
 def supersede_document(document_id: int) -> Response:
     """Mark a document as replaced by another (`by`: the new document's id), with a reason."""
     token = require_backoffice()
     body = json_body()
-    by = body.get("by")
-    if isinstance(by, str) and by.isdigit():
-        by = int(by)
-    if not isinstance(by, int) or isinstance(by, bool):
-        raise ValidationFailed("Give the replacing document's id in 'by'.")
+    by = replacing_id(body.get("by"))
     session = db.session()
     document, replacement = find_document(document_id), find_document(by)
     with refused_as_api_error(session):
@@ -176,7 +188,7 @@ def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
         "phone": person.phone,
         "status": person.status,
         "category": person.category,
-        "updated_at": person.updated_at.isoformat(timespec="seconds"),
+        "updated_at": api_time(person.updated_at),
         "credential": {"id": credential.id, "status": credential.status} if credential else None,
         "documents": [
             {"id": d.id, "number": d.number, "status": d.status}
@@ -217,24 +229,17 @@ def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
     except InvalidRecord as invalid:
         raise ValidationFailed("; ".join(invalid.reasons) + ".") from None
     session = db.session()
-    before = find(session, canonical)
-    old_phone = before.phone if before else None
-    counts = upsert_many(session, [record], with_category="category" in raw)
-    session.expire_all()  # the upsert wrote with Core: read the row afresh
+    done = upsert(session, record, with_category="category" in raw)
     person = find(session, canonical)
     assert person is not None
-    subject = audit.subject_for_civil_id(canonical)
-    if counts.created or counts.updated:
-        action = "beneficiary.create" if counts.created else "beneficiary.update"
-        details = {
-            "status": person.status,
-            "phone_changed": bool(old_phone and old_phone != person.phone),
-        }
-        audit.record(session, actor(token), action, subject, details)
+    if done.changed:
+        action = "beneficiary.create" if done.created else "beneficiary.update"
+        details = {"status": person.status, "phone_changed": done.old_phone is not None}
+        audit.record(session, actor(token), action, audit.subject_for_civil_id(canonical), details)
     session.commit()
-    if old_phone and old_phone != person.phone:
-        tell_old_number(old_phone)
-    return jsonify(beneficiary_json(person)), 201 if counts.created else 200
+    if done.old_phone is not None:
+        tell_old_number(done.old_phone)
+    return jsonify(beneficiary_json(person)), 201 if done.created else 200
 
 
 def tell_old_number(phone: str) -> None:

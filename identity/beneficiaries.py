@@ -5,6 +5,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from identity import civil_id as civil_ids
@@ -121,6 +122,52 @@ def upsert_many(
         session.execute(statement, changed_rows, execution_options={"synchronize_session": False})
         counts.updated = len(changed_rows)
     return counts
+
+
+@dataclass(frozen=True)
+class Upserted:
+    """What an upsert of one record did; `old_phone` is the number it replaced, if any."""
+
+    created: bool
+    changed: bool
+    old_phone: str | None = None
+
+
+def upsert(
+    session: Session, record: Record, with_category: bool, now: datetime | None = None
+) -> Upserted:
+    """Insert or update one record; concurrent upserts of one civil ID each get a clear outcome.
+
+    `INSERT … ON CONFLICT DO NOTHING` decides which writer creates the row, so a second writer
+    never meets a unique violation; the others then update the row under a lock (PostgreSQL's
+    row lock, or SQLite's write lock taken by the insert), so the number each one replaced is
+    the number that was really on record.
+    """
+    now = now or utcnow()
+    names = compared_fields(with_category)
+    table = Beneficiary.__table__
+    wanted = {name: getattr(record, name) for name in names}
+    statement = _insert(session).values(
+        civil_id=record.civil_id, **wanted, created_at=now, updated_at=now
+    )
+    statement = statement.on_conflict_do_nothing(index_elements=["civil_id"])
+    if session.scalar(statement.returning(table.c.id)) is not None:  # no row: it existed
+        return Upserted(created=True, changed=True)
+    this_row = table.c.civil_id == record.civil_id
+    columns = [table.c[name] for name in names]
+    locked = session.execute(select(*columns).where(this_row).with_for_update()).one()
+    current = dict(zip(names, locked, strict=True))
+    if current == wanted:
+        return Upserted(created=False, changed=False)
+    session.execute(update(table).where(this_row).values(**wanted, updated_at=now))  # type: ignore[arg-type]
+    replaced = current["phone"] if current["phone"] != wanted["phone"] else None
+    return Upserted(created=False, changed=True, old_phone=replaced)
+
+
+def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:
+    """Return an INSERT into the register in the dialect's own form (it has ON CONFLICT)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(Beneficiary.__table__)
 
 
 def find(session: Session, civil_id: str) -> Beneficiary | None:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from identity import agencies, civil_id, credentials, db, signing, staff, tokens
 from identity.beneficiaries import find
 from identity.models import Agency
-from identity.register_import import ImportRefused, ImportResult, import_csv
+from identity.register_import import ImportRefused, ImportResult, import_csv, text_codec
 
 DEMO_REGISTER = Path(__file__).resolve().parent / "demo" / "beneficiaries.csv"
 DEMO_AGENCY = "Demo Agency"
@@ -78,10 +78,22 @@ def run_import(path: Path, encoding: str | None) -> ImportResult:
             raise click.ClickException(str(exc)) from None
 
 
+def encoding_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    """Check --encoding before anything is read: a usage error (exit 2), not a traceback."""
+    if not value:
+        return None
+    try:
+        return text_codec(value)
+    except ImportRefused as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @beneficiaries_cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
-    "--encoding", help="The file's text encoding when it is not UTF-8 (e.g. windows-1256)."
+    "--encoding",
+    callback=encoding_option,
+    help="The file's text encoding when it is not UTF-8 (e.g. windows-1256).",
 )
 def import_command(file: Path, encoding: str | None) -> None:
     """Upsert beneficiaries from FILE.csv; rejected rows go to FILE.rejects.csv."""

@@ -18,11 +18,20 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import civil_id, credentials, db, documents, history, sessions, staff, stamp
+from identity import (
+    civil_id,
+    credentials,
+    db,
+    document_types,
+    documents,
+    history,
+    sessions,
+    staff,
+    stamp,
+)
 from identity.backoffice_api import pdf_response
 from identity.errors import Forbidden, NotFound, Unauthorized
 from identity.models import (
-    DOCUMENT_TYPES,
     AuditEvent,
     Beneficiary,
     Credential,
@@ -40,7 +49,7 @@ FAILED_SIGN_INS = ("login.failure", "staff.login_failure")
 MESSAGES = {
     "sign-in": _l("The username, password or code is not right."),
     "locked": _l("Too many failed sign-ins. This account is locked for 15 minutes."),
-    "reason": _l("Give a reason of 3 to 200 characters."),
+    "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
     "conflict": _l("This change is not possible in the current status."),
     "not-a-pdf": _l("This file is not a PDF. Export the document as PDF, then upload it."),
     "pdf-too-large": _l("This PDF is larger than 10 MB. Export it again with smaller images."),
@@ -48,6 +57,10 @@ MESSAGES = {
     "pdf-encrypted": _l("This PDF is password-protected. Save it again without a password."),
     "pdf-empty": _l("This PDF has no pages."),
     "pdf-too-many-pages": _l("This PDF has more than 200 pages."),
+    "pdf-too-complex": _l(
+        "This PDF is too complex to check. Print it to a new PDF (or export it again with "
+        "smaller images), then upload it."
+    ),
     "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
     "no-file": _l("Choose the PDF to upload."),
     "current": _l("Your current password is not right."),
@@ -61,7 +74,7 @@ DONE = {
     "reinstate": _l("The digital ID was reinstated."),
     "document-revoke": _l("The document was revoked."),
 }
-PDF_STATUS = {"not-a-pdf": 415, "pdf-too-large": 413}
+PDF_STATUS = {"not-a-pdf": 415, "pdf-too-large": 413, "pdf-too-complex": 422}
 PASSWORD_PAGES = ("console.password", "console.change_password")
 
 # Names of the values the console shows, in the page's language.
@@ -75,12 +88,6 @@ LABELS: dict[str, dict[str, Any]] = {
     "result_names": {
         "valid": _l("Valid"), "revoked": _l("Revoked"), "suspended": _l("Suspended"),
         "expired": _l("Expired"), "invalid": _l("Not genuine"), "not_found": _l("Not found"),
-    },
-    "type_names": {
-        "eligibility_endorsement": _l("Eligibility endorsement"),
-        "housing_file_statement": _l("Housing file statement"),
-        "entitlement_certificate": _l("Entitlement certificate"),
-        "letter": _l("Letter"),
     },
     "scope_names": {
         "name": _l("Name"), "civil_id": _l("Civil ID"), "file_number": _l("File number"),
@@ -338,7 +345,7 @@ def beneficiary_page(
         credential=credentials.current(session, person.id),
         documents=documents.for_beneficiary(session, person.id),
         events=history.events(person.id),
-        document_types=DOCUMENT_TYPES,
+        document_types=document_types.list_types(session),
         error=error,
         done=DONE.get(request.args.get("done", "")),
         **extra,

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import agencies, db, keys_cli, signing, staff
+from identity import agencies, db, document_types, inputs, keys_cli, signing, staff
 from identity.console import actor, current_staff, require_staff
 from identity.errors import NotFound
 from identity.models import SCOPE_ATTRIBUTES, Agency, AuditEvent, StaffUser
@@ -35,12 +35,18 @@ MESSAGES = {
         "with a letter), not taken, with a role."
     ),
     "self": _l("You cannot disable yourself."),
+    "document-type": _l(
+        "A key is 2 to 40 characters (letters a-z, digits, '_' or '-', starting with a letter). "
+        "Each label is 2 to 80 characters without control characters, the Arabic one in Arabic."
+    ),
+    "document-type-duplicate": _l("A document type with this key exists already."),
 }
 DONE = {
     "agency-disable": _l("The agency was disabled: its key no longer works."),
     "agency-enable": _l("The agency was enabled."),
     "key-retire": _l("The key was retired."),
     "staff-disable": _l("The staff user was disabled."),
+    "document-type-add": _l("The document type was added."),
 }
 
 
@@ -226,12 +232,7 @@ def audit_events(filters: AuditFilters, before: int | None = None) -> list[Audit
 @require_staff("read")
 def audit_log() -> tuple[str, int]:
     """Read the audit log, filtered, newest first, in pages."""
-    raw_before = request.args.get("before", "")
-    before = (
-        int(raw_before)
-        if raw_before.isascii() and raw_before.isdigit() and len(raw_before) < 12
-        else None
-    )
+    before = inputs.whole_number(request.args.get("before", ""))
     actions = db.session().scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
     try:
         filters = parse_filters(request.args)
@@ -301,3 +302,42 @@ def staff_disable(staff_id: int) -> tuple[str, int] | BaseResponse:
     staff.set_active(session, user, False, actor())
     session.commit()
     return redirect(url_for("console_admin.staff_list", done="staff-disable"))
+
+
+def document_types_page(
+    status: int = 200, error: str | None = None, **form: Any
+) -> tuple[str, int]:
+    page = render_template(
+        "staff/document_types.html",
+        types=document_types.list_types(db.session()),
+        error=error,
+        done=DONE.get(request.args.get("done", "")),
+        form=form,
+    )
+    return page, status
+
+
+@bp.get("/document-types")
+@require_staff("read")
+def document_types_list() -> tuple[str, int]:
+    """List the kinds of document the agency issues."""
+    return document_types_page()
+
+
+@bp.post("/document-types")
+@require_staff("manage_document_types")
+def document_type_add() -> tuple[str, int] | BaseResponse:
+    """Add a kind of document, labelled in Arabic and English."""
+    form = request.form
+    kept = {name: form.get(name, "")[:80] for name in ("key", "label_ar", "label_en")}
+    session = db.session()
+    try:
+        document_types.add(session, kept["key"], form.get("label_ar", ""),
+                           form.get("label_en", ""), actor())  # fmt: skip
+    except document_types.DocumentTypeRefused as refused:
+        session.rollback()
+        duplicate = refused.code == "duplicate"
+        message = MESSAGES["document-type-duplicate" if duplicate else "document-type"]
+        return document_types_page(409 if duplicate else 400, str(message), **kept)
+    session.commit()
+    return redirect(url_for("console_admin.document_types_list", done="document-type-add"))

@@ -14,7 +14,7 @@ from flask import current_app
 from sqlalchemy import exists, func, insert, select
 from sqlalchemy.orm import Session
 
-from identity import audit, db, signing, status_list
+from identity import audit, db, fields, signing, status_list
 from identity.models import Beneficiary, Credential, utcnow
 
 ID_BYTES = 12  # 96 bits: 16 base64url characters, short enough to keep the QR small
@@ -23,6 +23,8 @@ PHONE_TYP = "hwid"  # our own JOSE typ for the phone ID token
 PHONE_CLAIMS = ("iss", "sub", "iat", "exp")
 CREDENTIAL_TYP = "hwcred"  # our own JOSE typ for the app's long-lived credential token
 CREDENTIAL_LIFETIME = 30 * 86400  # seconds; its status is the status list's, read offline
+CREDENTIAL_CLAIMS = ("iss", "sub", "iat", "exp", "status")
+LEEWAY = 5  # seconds of clock difference forgiven on `exp`, `iat` and the lifetime
 BATCH = 1000
 
 
@@ -150,8 +152,25 @@ def credential_token(credential: Credential, now: int | None = None) -> Credenti
 
 
 def read_phone_token(token: str) -> dict[str, object]:
-    """Return the verified claims of a phone token; raise signing.TokenRejected otherwise."""
-    return signing.read(token, PHONE_TYP, ISSUER, PHONE_CLAIMS, leeway=5)
+    """Return the verified claims of a phone token; raise signing.TokenRejected otherwise.
+
+    A phone token lives QR_TTL seconds: one that claims a longer life is invalid.
+    """
+    return signing.read(
+        token, PHONE_TYP, ISSUER, PHONE_CLAIMS, leeway=LEEWAY,
+        max_lifetime=current_app.config["QR_TTL"],
+    )  # fmt: skip
+
+
+def read_credential_token(token: str) -> dict[str, object]:
+    """Return the verified claims of the app's credential token; raise signing.TokenRejected.
+
+    Its lifetime policy is its own: at most CREDENTIAL_LIFETIME between `iat` and `exp`.
+    """
+    return signing.read(
+        token, CREDENTIAL_TYP, ISSUER, CREDENTIAL_CLAIMS, leeway=LEEWAY,
+        max_lifetime=CREDENTIAL_LIFETIME,
+    )  # fmt: skip
 
 
 def by_id(session: Session, credential_id: str) -> Credential | None:
@@ -183,19 +202,26 @@ def change_status(
 ) -> None:
     """Revoke, suspend or reinstate a credential with a reason, audited in the same transaction.
 
-    The change is in force for every verification the moment the caller commits.
+    The change is one compare-and-set on the status this request read: when another change
+    committed in between (a reinstate racing a revoke, two revokes), exactly one of them wins
+    and the other is refused as a conflict, so a revocation is never silently undone and the
+    audit's "from" is the status actually replaced. In force everywhere once the caller commits.
     """
     if action not in TRANSITIONS:
         raise StatusRefused(f"Unknown action {action!r}.")
-    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= 200:
-        raise StatusRefused("Give a reason of 3 to 200 characters.")
+    try:
+        text = fields.free_text("reason", "reason", reason, 3, 200)
+    except fields.InvalidField as invalid:
+        raise StatusRefused(fields.sentence(invalid)) from None
     allowed, target = TRANSITIONS[action]
-    if credential.status not in allowed:
-        raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
     before = credential.status
-    credential.status, credential.reason = target, reason.strip()
-    credential.changed_by, credential.changed_at = actor, utcnow()
+    change = {"status": target, "reason": text, "changed_by": actor,
+              "changed_at": utcnow()}  # fmt: skip
+    won = before in allowed and db.compare_and_set(session, credential, {"status": before}, change)
+    if not won:
+        session.expire(credential)  # read the status that won, for the message
+        raise StatusRefused(f"The digital ID is {credential.status}: it cannot be {action}d.", True)
     audit.record(
         session, actor, f"credential.{action}", f"credential:{credential.id}",
-        {"from": before, "to": target, "reason": credential.reason},
+        {"from": before, "to": target, "reason": change["reason"]},
     )  # fmt: skip

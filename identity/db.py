@@ -1,9 +1,9 @@
 """The database: one engine per app, a session per request or command, and the migrations."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import click
 from alembic import command
@@ -11,8 +11,9 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Engine, Table, create_engine, event, inspect, text, update
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -79,6 +80,30 @@ def transaction() -> Iterator[Session]:
         raise
 
 
+def compare_and_set(
+    session: Session, row: Base, expected: Mapping[str, Any], change: Mapping[str, Any]
+) -> bool:
+    """Write `change` to this row only if its columns still hold `expected`; return if it did.
+
+    One conditional UPDATE, so a change decided on what this transaction read cannot overwrite
+    one that committed since: PostgreSQL re-checks the condition after waiting for a concurrent
+    writer of the row, and SQLite runs it under its single write lock. The loser changes nothing.
+    """
+    mapper = inspect(row).mapper
+    table = cast(Table, mapper.local_table)
+    key = mapper.primary_key_from_instance(row)
+    condition = [column == value for column, value in zip(mapper.primary_key, key, strict=True)]
+    condition += [table.c[name] == value for name, value in expected.items()]
+    result = cast(
+        CursorResult[Any], session.execute(update(table).where(*condition).values(change))
+    )
+    if result.rowcount != 1:
+        return False
+    for name, value in change.items():  # what the row now holds, without writing it again
+        set_committed_value(row, name, value)
+    return True
+
+
 def ping() -> None:
     """Run a trivial query; raises if the database cannot be reached."""
     with get_db().engine.connect() as connection:
@@ -92,11 +117,16 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return config
 
 
-def upgrade(engine: Engine) -> tuple[str | None, str | None]:
-    """Bring the schema to the newest migration; return the revisions before and after."""
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the schema to the newest (or the given) migration; return the revisions around it."""
     before = current_revision(engine)
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), revision)
     return before, current_revision(engine)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to an earlier migration (for developers and the migration tests)."""
+    command.downgrade(_alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -6,7 +6,9 @@ printed number and the short code. The code is kept hashed, like a password.
 
 import hashlib
 import hmac
+import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,14 +17,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import audit, stamp
+from identity import audit, db, document_types, fields, stamp
 from identity.civil_id import normalize_digits
-from identity.models import DOCUMENT_TYPES, Beneficiary, Document, DocumentFile, utcnow
+from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 
 REFERENCE_BYTES = 16  # 128 bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type
 CODE_LENGTH = 8  # about 40 bits; guessing is also rate limited
 REASONS_MAX = 200
+NUMBER_KEY = re.compile(r"HW([0-9]{4})([0-9]{6,18})")  # a printed number, normalised
 
 
 class InvalidDocument(ValueError):
@@ -47,9 +50,37 @@ def code_digest(reference: str, code: str) -> str:
     return hashlib.sha256(f"{reference}:{code}".encode()).hexdigest()
 
 
+def _compact(raw: str) -> str:
+    """Return typed text in one spelling: NFKC, ASCII digits, upper case, no space or dash.
+
+    Every Unicode whitespace (a tab, NBSP, an ideographic space), dash and invisible format
+    character goes, so that no spelling of a number or a code is a new one.
+    """
+    text = normalize_digits(unicodedata.normalize("NFKC", raw)).upper()
+    return "".join(char for char in text if not _separator(char))
+
+
+def _separator(char: str) -> bool:
+    return char.isspace() or char == "\N{MINUS SIGN}" or unicodedata.category(char) in ("Pd", "Cf")
+
+
 def normalize_code(raw: str) -> str:
     """Return a typed code as stored: digits in ASCII, upper case, no spaces or dashes."""
-    return normalize_digits(raw).upper().replace("-", "").replace(" ", "")
+    return _compact(raw)
+
+
+def normalize_number(raw: str) -> str:
+    """Return a typed document number in its one spelling, the key of its lookup and its limit.
+
+    `HW-2026-000042`, `hw 2026 000042` and `ＨＷ\t2026–000042` all give `HW2026000042`.
+    """
+    return _compact(raw)
+
+
+def printed_number(key: str) -> str | None:
+    """Return the printed number (`HW-2026-000042`) of a normalised one, or None if none can be."""
+    match = NUMBER_KEY.fullmatch(key)
+    return f"HW-{match[1]}-{match[2]}" if match else None
 
 
 def url(document: Document) -> str:
@@ -65,14 +96,17 @@ def summary(document: Document) -> dict[str, Any]:
         "type": document.type,
         "title": document.title,
         "office": document.office,
-        "issued_at": document.issued_at.isoformat(timespec="seconds"),
+        "issued_at": api_time(document.issued_at),
         "status": document.status,
         "url": url(document),
     }
 
 
 def _number(document_id: int, when: datetime) -> str:
-    """Return the printed document number, e.g. HW-2026-000042 (from the row id: no races)."""
+    """Return the printed document number, e.g. HW-2026-000042 (from the row id: no races).
+
+    printed_number reads this format back from a typed number: change both together.
+    """
     return f"HW-{when:%Y}-{document_id:06d}"
 
 
@@ -89,13 +123,17 @@ def issue(
 
     Raises stamp.PdfRefused for a bad file and InvalidDocument for bad fields.
     """
-    if doc_type not in DOCUMENT_TYPES:
-        raise InvalidDocument("invalid-input", f"type must be one of: {', '.join(DOCUMENT_TYPES)}.")
-    title, office = title.strip(), office.strip()
-    if not 2 <= len(title) <= 200:
-        raise InvalidDocument("invalid-input", "title must be 2 to 200 characters.")
-    if not 2 <= len(office) <= 120:
-        raise InvalidDocument("invalid-input", "office must be 2 to 120 characters.")
+    if document_types.get(session, doc_type) is None:
+        keys = ", ".join(found.key for found in document_types.list_types(session))
+        raise InvalidDocument(
+            "invalid-input",
+            f"type must be one of the keys listed at GET /api/v1/document-types: {keys}.",
+        )
+    try:
+        title = fields.free_text("title", "title", title, 2, 200)
+        office = fields.free_text("office", "office", office, 2, 120)
+    except fields.InvalidField as invalid:
+        raise InvalidDocument("invalid-input", fields.sentence(invalid)) from None
     stamp.check(pdf)
     now = utcnow()
     code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
@@ -148,11 +186,11 @@ def by_reference(session: Session, reference: str) -> Document | None:
 
 
 def by_number_and_code(session: Session, number: str, code: str) -> Document | None:
-    """Return the document with this printed number, if the code matches it."""
-    number = normalize_digits(number).strip().upper()
-    if len(number) > 24:
+    """Return the document with this printed number (any spelling of it), if the code matches."""
+    printed_as = printed_number(normalize_number(number))
+    if printed_as is None:
         return None
-    document = session.scalar(select(Document).where(Document.number == number))
+    document = session.scalar(select(Document).where(Document.number == printed_as))
     wanted = code_digest(document.reference if document else "x", normalize_code(code)[:16])
     if document is None or not hmac.compare_digest(document.code_hash, wanted):
         return None
@@ -167,39 +205,67 @@ def pdf(session: Session, document: Document) -> bytes:
 
 
 def _reason(reason: object) -> str:
-    if not isinstance(reason, str) or not 3 <= len(reason.strip()) <= REASONS_MAX:
-        raise InvalidDocument("invalid-input", "Give a reason of 3 to 200 characters.")
-    return reason.strip()
+    try:
+        return fields.free_text("reason", "reason", reason, 3, REASONS_MAX)
+    except fields.InvalidField as invalid:
+        raise InvalidDocument("invalid-input", fields.sentence(invalid)) from None
 
 
 def revoke(session: Session, document: Document, reason: object, actor: str) -> None:
-    """Revoke a valid document, with its reason, audited in the same transaction."""
+    """Revoke a valid document, with its reason, audited in the same transaction.
+
+    A compare-and-set on its status: of two changes racing (two revokes, a revoke and a
+    supersede) exactly one wins, the other is refused as a conflict.
+    """
     text = _reason(reason)
-    if document.status != "valid":
-        raise InvalidDocument("conflict", f"The document is {document.status} already.")
-    document.status, document.reason = "revoked", text
-    document.changed_by, document.changed_at = actor, utcnow()
-    audit.record(session, actor, "document.revoke", f"document:{document.number}", {"reason": text})
+    _change_valid(session, document, {"status": "revoked", "reason": text}, actor)
+    audit.record(
+        session, actor, "document.revoke", f"document:{document.number}",
+        {"from": "valid", "to": "revoked", "reason": text},
+    )  # fmt: skip
 
 
 def supersede(
     session: Session, document: Document, replacement: Document, reason: object, actor: str
 ) -> None:
-    """Mark a document as replaced by another of the same beneficiary, audited."""
+    """Mark a document as replaced by another valid one of the same beneficiary, audited.
+
+    Both rows are locked (in id order, so two supersedes of each other cannot deadlock) and the
+    document's status changes by compare-and-set, so a racing revoke of either is never lost.
+    """
     text = _reason(reason)
     if document.id == replacement.id:
         raise InvalidDocument("invalid-input", "A document cannot replace itself.")
     if replacement.beneficiary_id != document.beneficiary_id:
         raise InvalidDocument("invalid-input", "The replacement belongs to someone else.")
-    if document.status != "valid" or replacement.status != "valid":
+    _lock(session, document.id, replacement.id)
+    change = {"status": "superseded", "reason": text, "superseded_by_id": replacement.id}
+    _change_valid(session, document, change, actor)
+    # Read afresh: locked on PostgreSQL, and under SQLite's write lock since the change above.
+    if session.scalar(select(Document.status).where(Document.id == replacement.id)) != "valid":
         raise InvalidDocument("conflict", "Both documents must be valid.")
-    document.status, document.reason = "superseded", text
-    document.superseded_by_id = replacement.id
-    document.changed_by, document.changed_at = actor, utcnow()
     audit.record(
         session, actor, "document.supersede", f"document:{document.number}",
-        {"by": replacement.number, "reason": text},
+        {"from": "valid", "to": "superseded", "by": replacement.number, "reason": text},
     )  # fmt: skip
+
+
+def _lock(session: Session, *document_ids: int) -> None:
+    """Lock these documents' rows until the transaction ends (PostgreSQL; SQLite has one writer)."""
+    ordered = select(Document.id).where(Document.id.in_(document_ids)).order_by(Document.id)
+    session.execute(ordered.with_for_update())
+
+
+def _change_valid(
+    session: Session, document: Document, change: dict[str, object], actor: str
+) -> None:
+    """Apply a change to a document only while it is still valid; refuse it as a conflict."""
+    stamped = {**change, "changed_by": actor, "changed_at": utcnow()}
+    if document.status != "valid" or not db.compare_and_set(
+        session, document, {"status": "valid"}, stamped
+    ):
+        session.expire(document)  # read the status that won, for the message
+        raise InvalidDocument("conflict", f"The document is {document.status} already.")
 
 
 def for_beneficiary(session: Session, beneficiary_id: int) -> list[Document]:

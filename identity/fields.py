@@ -21,9 +21,11 @@ __all__ = [
     "InvalidField",
     "category",
     "file_number",
+    "free_text",
     "name_ar",
     "name_en",
     "phone",
+    "sentence",
     "status",
 ]
 
@@ -64,13 +66,34 @@ _ARABIC_RANGES = ((0x0600, 0x06FF), (0x0750, 0x077F), (0xFB50, 0xFDFF), (0xFE70,
 # no Arabic letter at all is Arabic that was decoded with the wrong encoding.
 _MOJIBAKE_MARKERS = frozenset("ØÙÚÛ")
 
-_NAME_EN_PUNCTUATION = frozenset(" -'’.")
+# What real registers put between the letters of a name: spaces, hyphens, periods, commas
+# ("Al-Ghanim, Talal Jassim", surname first) and apostrophes, including the modifier letters
+# that transliterate the Arabic ayn and hamza ("ʿAbd", "Raʾed"). No digits, no markup, no
+# formula characters (= + @), so nothing in a name can run in a spreadsheet or a page.
+_NAME_EN_PUNCTUATION = frozenset(" -.,'’‘ʼʻʾʿ")
+_NAME_EN_APOSTROPHES = frozenset("'’‘ʼʻʾʿ")
+# An Arabic name holds Arabic letters (tatweel included) and marks (harakat), spaces, hyphens,
+# periods and the Arabic or Latin comma; never digits, symbols or invisible format characters.
+_NAME_AR_PUNCTUATION = frozenset(" -.,،")
+_NAME_AR_LETTERS = frozenset(
+    chr(o)
+    for lo, hi in _ARABIC_RANGES
+    for o in range(lo, hi + 1)
+    if unicodedata.category(chr(o))[0] in "LM"
+)
+_NAME_AR = re.compile(
+    "[" + "".join(re.escape(c) for c in sorted(_NAME_AR_LETTERS | _NAME_AR_PUNCTUATION)) + "]+"
+)
 
 # Fast paths for the common case (the import validates 100,000s of rows): one regex pass each.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-_PLAIN_NAME_EN = re.compile("[A-Za-z .'’-]+")
+_PLAIN_NAME_EN = re.compile("[A-Za-z .,'’-]+")
 _PLAIN_KUWAIT_MOBILE = re.compile(r"\+965[569][0-9]{7}")
+
+_PLAIN_CATEGORY = re.compile("[A-Za-z0-9\u0621-\u064a][A-Za-z0-9\u0621-\u064a _-]*")
+_CATEGORY_PUNCTUATION = frozenset(" -_")
+_CATEGORY_CLASSES = frozenset(("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Nd"))
 
 
 def _is_arabic(c: str) -> bool:
@@ -80,6 +103,11 @@ def _is_arabic(c: str) -> bool:
 
 def _is_latin_letter(c: str) -> bool:
     return c.isalpha() and unicodedata.name(c, "").startswith("LATIN ")
+
+
+def _is_category_char(c: str) -> bool:
+    # Letters, their combining marks (harakat) and decimal digits of any script; not "²" or "½".
+    return unicodedata.category(c) in _CATEGORY_CLASSES
 
 
 def _stripped(field: str, label: str, raw: str) -> str:
@@ -135,9 +163,10 @@ def file_number(raw: str) -> str:
 
 
 def name_ar(raw: str) -> str:
-    """A full name in Arabic script, 2 to 120 characters after collapsing whitespace.
+    """A full name in Arabic script, 2 to 120 characters after NFC and collapsing whitespace.
 
-    Must contain an Arabic letter and no letters of other scripts (Latin in particular).
+    Arabic letters and marks, tatweel, spaces, hyphens, periods and commas (، or ,), starting
+    with a letter; no letters of other scripts (Latin in particular), no digits, no symbols.
     Arabic text that was decoded with the wrong encoding ("Ù...Ø...") gets its own reason.
     """
     field, label = "name_ar", "Arabic name"
@@ -156,12 +185,22 @@ def name_ar(raw: str) -> str:
         raise InvalidField(field, "Arabic name must not contain Latin or other non-Arabic letters")
     if not has_arabic:
         raise InvalidField(field, "Arabic name must contain Arabic letters")
+    if not _NAME_AR.fullmatch(text):
+        raise InvalidField(
+            field,
+            "Arabic name may contain only Arabic letters, spaces, hyphens, periods and commas",
+        )
+    if unicodedata.category(text[0]) != "Lo":  # not a mark, a tatweel or punctuation
+        raise InvalidField(field, "Arabic name must start with a letter")
     return text
 
 
 def name_en(raw: str) -> str:
-    """A full name in Latin letters (accents allowed), 2 to 120 characters after collapsing
-    whitespace; only letters, spaces, hyphens, apostrophes (' and ’) and periods."""
+    """A full name in Latin letters (accents allowed), 2 to 120 characters after NFC and
+    collapsing whitespace; besides letters only spaces, hyphens, apostrophes, periods and commas.
+
+    It starts with a letter or an apostrophe ("'Ali"), so it cannot read as a formula.
+    """
     field, label = "name_en", "English name"
     text = _clean_text(_start(field, label, raw))
     _check_name_length(field, label, text)
@@ -172,13 +211,15 @@ def name_en(raw: str) -> str:
         if not (_is_latin_letter(c) or c in _NAME_EN_PUNCTUATION or accent):
             raise InvalidField(
                 field,
-                "English name may contain only Latin letters, spaces, hyphens, apostrophes "
-                "and periods",
+                "English name may contain only Latin letters, spaces, hyphens, apostrophes, "
+                "periods and commas",
             )
         if not accent:
             previous = c
-    if not any(c.isalpha() for c in text):
+    if not any(_is_latin_letter(c) for c in text):
         raise InvalidField(field, "English name must contain letters")
+    if not (_is_latin_letter(text[0]) or text[0] in _NAME_EN_APOSTROPHES):
+        raise InvalidField(field, "English name must start with a letter")
     return text
 
 
@@ -243,12 +284,58 @@ def status(raw: str) -> str:
 
 
 def category(raw: str) -> str | None:
-    """Optional free-text category: empty (or only whitespace) gives None; otherwise at most
-    64 characters after NFC normalisation and collapsing whitespace."""
+    """Optional category, a short label such as "widows" or "special-needs": empty (or only
+    whitespace) gives None; otherwise at most 64 letters (any script, with their marks), digits,
+    spaces, '-' and '_' after NFC and collapsing whitespace, starting with a letter or digit.
+
+    The category reaches spreadsheets and agencies' systems: no formula start, no punctuation.
+    """
     field = "category"
     text = _clean_text(_start(field, field, raw))
     if not text:
         return None
     if len(text) > CATEGORY_MAX:
         raise InvalidField(field, f"category must be at most {CATEGORY_MAX} characters")
+    if _PLAIN_CATEGORY.fullmatch(text):
+        return text
+    if not all(c in _CATEGORY_PUNCTUATION or _is_category_char(c) for c in text):
+        raise InvalidField(
+            field, "category may contain only letters, digits, spaces, hyphens and underscores"
+        )
+    if text[0] in _CATEGORY_PUNCTUATION or unicodedata.category(text[0])[0] == "M":
+        raise InvalidField(field, "category must start with a letter or digit")
     return text
+
+
+# What free text that people read (a purpose, a reason, a title) must not hold: C0 and C1
+# controls and DEL (line breaks included), lone surrogates, the line and paragraph separators
+# (line breaks in disguise) and the bidirectional embeddings, overrides and isolates, which can
+# make a text display as something it does not say. The marks U+200E, U+200F and U+061C are
+# allowed: they only order the neutral characters beside them, and Arabic keyboards type them
+# in text that mixes Arabic with Latin letters or digits.
+_NOT_FREE_TEXT = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def free_text(field: str, label: str, raw: object, shortest: int, longest: int) -> str:
+    """Free text for people to read: `shortest` to `longest` characters, stripped and NFC.
+
+    Refuses what `_NOT_FREE_TEXT` names; keeps inner spacing and every script as given.
+    """
+    if not isinstance(raw, str):
+        raise InvalidField(field, f"{label} must be text")
+    if len(raw) > MAX_RAW_LENGTH:
+        raise InvalidField(field, f"{label} must be {shortest} to {longest} characters")
+    stripped = raw.strip()
+    if _NOT_FREE_TEXT.search(stripped):
+        raise InvalidField(field, f"{label} must not contain control characters")
+    text = unicodedata.normalize("NFC", stripped)
+    if not shortest <= len(text) <= longest:
+        raise InvalidField(field, f"{label} must be {shortest} to {longest} characters")
+    return text
+
+
+def sentence(invalid: InvalidField) -> str:
+    """Return a refusal's reason as a sentence for an error message ("Reason must be …")."""
+    return invalid.reason[:1].upper() + invalid.reason[1:] + "."

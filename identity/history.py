@@ -6,10 +6,10 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from identity import db
+from identity import db, inputs
 from identity.holder_api import require_holder
 from identity.login import current_holder, signed_in
-from identity.models import VerificationEvent
+from identity.models import VerificationEvent, api_time
 
 bp = Blueprint("history", __name__)
 PAGE = 50
@@ -30,15 +30,14 @@ def events(beneficiary_id: int, before: int | None = None) -> list[VerificationE
 
 
 def before_arg() -> int | None:
-    """Return the ?before= cursor if it is a sane positive whole number."""
-    raw = request.args.get("before", "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    """Return the ?before= cursor if it is a whole number a row id can be (else none)."""
+    return inputs.whole_number(request.args.get("before", ""))
 
 
 def as_json(event: VerificationEvent) -> dict[str, Any]:
     return {
         "id": event.id,
-        "at": event.at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "at": api_time(event.at),
         "verifier": event.agency.name if event.agency else None,
         "purpose": event.purpose,
         "kind": event.kind,

@@ -14,6 +14,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def api_time(at: datetime) -> str:
+    """Spell a stored time for the API: UTC to the second with `Z` (SQLite gives naive UTC)."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return aware.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class Beneficiary(Base):
     """A person in the agency's register; the register is the truth every verification reads."""
 
@@ -92,7 +98,7 @@ class Credential(Base):
         ForeignKey("beneficiaries.id", ondelete="RESTRICT"), index=True
     )
     status: Mapped[str] = mapped_column(String(12), default="active")
-    reason: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(200))
     changed_by: Mapped[str] = mapped_column(String(120))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -146,12 +152,21 @@ class VerificationEvent(Base):
 
 
 DOCUMENT_STATUSES = ("valid", "revoked", "superseded")
-DOCUMENT_TYPES = (
-    "eligibility_endorsement",
-    "housing_file_statement",
-    "entitlement_certificate",
-    "letter",
-)
+DOCUMENT_TYPE_KEY_MAX = 40
+DOCUMENT_TYPE_LABEL_MAX = 80
+
+
+class DocumentType(Base):
+    """A kind of document the agency issues (the agency's data), labelled in both languages."""
+
+    __tablename__ = "document_types"
+
+    key: Mapped[str] = mapped_column(String(DOCUMENT_TYPE_KEY_MAX), primary_key=True)
+    label_ar: Mapped[str] = mapped_column(String(DOCUMENT_TYPE_LABEL_MAX))
+    label_en: Mapped[str] = mapped_column(String(DOCUMENT_TYPE_LABEL_MAX))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(120))
 
 
 class Document(Base):
@@ -169,7 +184,10 @@ class Document(Base):
     reference: Mapped[str] = mapped_column(String(32), unique=True)  # 128 random bits, in the QR
     number: Mapped[str] = mapped_column(String(24), unique=True)  # printed, typed by people
     code_hash: Mapped[str] = mapped_column(String(64))  # the printed verification code, hashed
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[str] = mapped_column(
+        String(DOCUMENT_TYPE_KEY_MAX),
+        ForeignKey("document_types.key", name="fk_documents_type", ondelete="RESTRICT"),
+    )
     title: Mapped[str] = mapped_column(String(200))
     beneficiary_id: Mapped[int] = mapped_column(
         ForeignKey("beneficiaries.id", ondelete="RESTRICT"), index=True

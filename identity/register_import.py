@@ -10,6 +10,7 @@ from typing import IO
 
 from sqlalchemy.orm import Session
 
+from identity import csv_safe
 from identity.beneficiaries import COLUMNS, OPTIONAL_COLUMNS, InvalidRecord, Record, upsert_many
 from identity.beneficiaries import validate as validate_record
 
@@ -19,6 +20,9 @@ ENCODING_HINT = (
     "Save it from your spreadsheet as “CSV UTF-8”, or name its encoding with "
     "--encoding (for example --encoding windows-1256 for Arabic Windows exports)."
 )
+
+
+_EXAMPLES = "; name one such as utf-8, utf-16 or windows-1256."
 
 
 class ImportRefused(Exception):
@@ -37,7 +41,7 @@ def _first_undecodable_line(path: Path, codec: str) -> str:
         for number, line in enumerate(raw, start=1):
             try:
                 line.decode(codec)
-            except UnicodeDecodeError:
+            except UnicodeError:  # punycode and idna raise the base class
                 return f"Line {number}"
     return "The file"
 
@@ -66,13 +70,36 @@ def rejects_path_for(path: Path) -> Path:
     return path.with_name(stem + ".rejects.csv")
 
 
+def text_codec(name: str) -> str:
+    """Return the codec's canonical name; refuse a name that is not a text encoding.
+
+    rot13, base64, zlib and the like are codecs too, but they turn text into text or bytes into
+    bytes, and the "undefined" codec refuses every byte: reading a file with any of them would
+    fail inside the CSV reader, so they are refused here with one sentence.
+    """
+    shown = repr(name[:40])
+    try:
+        info = codecs.lookup(name)
+    except (LookupError, ValueError):  # ValueError: a NUL in the name
+        raise ImportRefused(f"{shown} is not a known encoding{_EXAMPLES}") from None
+    if not (getattr(info, "_is_text_encoding", True) and _decodes_bytes(info.name)):
+        raise ImportRefused(f"{shown} is not a text encoding{_EXAMPLES}")
+    return info.name
+
+
+def _decodes_bytes(codec: str) -> bool:
+    """Whether the codec's decoder accepts a byte ("undefined" raises for every input)."""
+    try:
+        codecs.getincrementaldecoder(codec)().decode(b"a")
+    except (LookupError, UnicodeError):
+        return False
+    return True
+
+
 def detect_encoding(head: bytes, requested: str | None) -> str:
     """Return the codec for the file: the one asked for, else from its BOM, else UTF-8."""
     if requested:
-        try:
-            return codecs.lookup(requested).name
-        except LookupError:
-            raise ImportRefused(f"Unknown encoding {requested!r}.") from None
+        return text_codec(requested)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     return "utf-8-sig"  # also reads plain UTF-8; drops a BOM when there is one
@@ -164,7 +191,7 @@ def _rows(text: IO[str]) -> Iterator[tuple[int, list[str]]]:
             row = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError:
+        except UnicodeError:  # a decode error; punycode and idna raise the base class
             raise _Undecodable from None
         except csv.Error as exc:
             raise ImportRefused(
@@ -184,7 +211,7 @@ def _import_rows(
     rows = _rows(text)
     header = read_header(r for _, r in rows)
     with_category = "category" in header
-    rejects = csv.writer(rejects_file, lineterminator="\r\n")
+    rejects = csv_safe.writer(rejects_file, lineterminator="\r\n")
     rejects.writerow(["line", "reason", *header])
     seen: dict[int, int] = {}  # civil ID (as a number, to stay small) -> its first line
     batch: list[Record] = []
@@ -207,6 +234,7 @@ def _import_rows(
         if not row or all(not value.strip() for value in row):
             result.blank_lines += 1
             continue
+        values = csv_safe.restore_row(row)  # "'+965…": text-prefixed by a spreadsheet, or by us
         if len(row) != len(header):
             reject(line, f"has {len(row)} fields, the header has {len(header)}", row)
             continue
@@ -214,7 +242,7 @@ def _import_rows(
             reject(line, f"a field is longer than {MAX_FIELD} characters", row)
             continue
         try:
-            record = validate_record(dict(zip(header, row, strict=True)))
+            record = validate_record(dict(zip(header, values, strict=True)))
         except InvalidRecord as exc:
             reject(line, "; ".join(exc.reasons), row)
             continue

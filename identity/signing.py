@@ -54,6 +54,10 @@ KEY_BEARING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 # The only header members our tokens carry; any other (crit, b64, zip, …) is refused.
 ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
 CACHE_EXTENSION = "hawiya.signing"
+# The order of P-256: (r, s) and (r, n - s) are both valid ECDSA signatures of one message, so
+# only the low half of s is accepted, and only it is ever signed (one spelling per token).
+P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+SIGNATURE_BYTES = 64  # r and s, 32 big-endian bytes each (RFC 7518 §3.4)
 
 KeyState = Literal["active", "verify-only", "retired"]
 Verdict = Literal["invalid", "expired"]
@@ -112,12 +116,43 @@ def _canonical_segments(token: str) -> bool:
         return False
     for segment in token.split("."):
         try:
-            decoded = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+            decoded = _b64url_decode(segment)
         except (ValueError, binascii.Error):
             return False
         if _b64url(decoded) != segment:
             return False
     return True
+
+
+def _b64url_decode(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def _low_s(token: str) -> str:
+    """Return a compact ES256 JWS with its signature's s in the low half (s ≤ n/2)."""
+    signing_input, _, signature = token.rpartition(".")
+    raw = _b64url_decode(signature)
+    s = int.from_bytes(raw[32:], "big")
+    if s <= P256_ORDER // 2:
+        return token
+    low = (P256_ORDER - s).to_bytes(32, "big")
+    return f"{signing_input}.{_b64url(raw[:32] + low)}"
+
+
+def _high_s(signature: str) -> bool:
+    """Return whether an ES256 signature segment holds s > n/2: the second spelling of (r, s)."""
+    raw = _b64url_decode(signature)
+    return len(raw) == SIGNATURE_BYTES and int.from_bytes(raw[32:], "big") > P256_ORDER // 2
+
+
+def _lifetime_within(claims: Mapping[str, Any], most: int) -> bool:
+    """Return whether a token's `iat` and `exp` are numbers at most `most` seconds apart."""
+    issued, expires = claims.get("iat"), claims.get("exp")
+    numbers = all(
+        isinstance(value, int | float) and not isinstance(value, bool)
+        for value in (issued, expires)
+    )
+    return numbers and expires - issued <= most  # type: ignore[operator]
 
 
 def _created(ns: int) -> datetime:
@@ -226,9 +261,11 @@ class KeyRing:
         key = self.active
         if key is None:
             raise NoSigningKey()
-        return jwt.encode(
+        token = jwt.encode(
             dict(claims), key.private, algorithm=ALGORITHM, headers={"typ": typ, "kid": key.kid}
         )
+        # OpenSSL leaves s as it falls; half of all signatures come out high.
+        return _low_s(token)
 
     def read(
         self,
@@ -238,8 +275,14 @@ class KeyRing:
         required: Sequence[str],
         audience: str | None = None,
         leeway: int = 5,
+        max_lifetime: int | None = None,
     ) -> dict[str, Any]:
-        """Return the claims of a token we signed and still trust; raise TokenRejected otherwise."""
+        """Return the claims of a token we signed and still trust; raise TokenRejected otherwise.
+
+        With `max_lifetime`, a token whose `exp - iat` exceeds it (plus the leeway) is invalid,
+        whoever signed it: a key that signs something long-lived by mistake or by theft does
+        not make it last.
+        """
         if not isinstance(token, str):
             raise TokenRejected("invalid", "malformed")
         # Refuse oversized input before any base64 or JSON work is spent on it.
@@ -249,6 +292,8 @@ class KeyRing:
         # without this check several strings would verify as the same token.
         if not _canonical_segments(token):
             raise TokenRejected("invalid", "malformed")
+        if _high_s(token.rpartition(".")[2]):
+            raise TokenRejected("invalid", "high-s")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
@@ -293,6 +338,8 @@ class KeyRing:
             raise TokenRejected("expired", "expired") from None
         except jwt.InvalidTokenError as exc:
             raise TokenRejected("invalid", type(exc).__name__) from None
+        if max_lifetime is not None and not _lifetime_within(claims, max_lifetime + leeway):
+            raise TokenRejected("invalid", "lifetime")
         return claims
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
@@ -431,9 +478,10 @@ def read(
     required: Sequence[str],
     audience: str | None = None,
     leeway: int = 5,
+    max_lifetime: int | None = None,
 ) -> dict[str, Any]:
     """Return the verified claims of one of our tokens; raise TokenRejected with a verdict."""
-    return key_ring().read(token, typ, issuer, required, audience, leeway)
+    return key_ring().read(token, typ, issuer, required, audience, leeway, max_lifetime)
 
 
 def jwks() -> dict[str, list[dict[str, str]]]:

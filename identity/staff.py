@@ -37,7 +37,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "auditor": frozenset({"read"}),
     "issuer": frozenset({"read", "issue", "revoke"}),
     "admin": frozenset(
-        {"read", "issue", "revoke", "manage_staff", "manage_agencies", "manage_keys"}
+        {
+            "read",
+            "issue",
+            "revoke",
+            "manage_staff",
+            "manage_agencies",
+            "manage_keys",
+            "manage_document_types",
+        }
     ),
 }
 LOCK_AFTER = 5

@@ -10,13 +10,19 @@ Three libraries, each for what it does best:
   encryption detection, original streams kept byte for byte, and a deterministic file /ID, so
   the same inputs give the same bytes (and the same stored SHA-256).
 - pypdfium2 (PDFium, Chrome's renderer) renders the first page to find a blank corner, and
-  opens every upload a second time: a file the two parsers read differently is refused.
+  opens every upload a second time: a file the two parsers read differently is refused. It
+  runs only in a child process (identity/pdfium_render.py) capped in memory, CPU and wall-clock
+  time, so a PDF bomb costs one bounded process, never the server's memory or its uploads.
 - fpdf2 draws the stamp: the QR as vector rectangles, and Arabic shaped right to left by
   HarfBuzz (uharfbuzz) in Amiri (SIL OFL 1.1, from the fontpkg-amiri package), subset and
   embedded; English and the number and code in the PDF core fonts Helvetica and Courier.
 """
 
 import io
+import json
+import logging
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -27,7 +33,6 @@ from decimal import Decimal
 
 import fontpkg_amiri
 import pikepdf
-import pypdfium2
 import segno
 from fpdf import FPDF
 from PIL import Image
@@ -56,6 +61,11 @@ MESSAGES = {
         f"This PDF has more than {MAX_PAGES} pages. Upload the document on its own, "
         "without attachments."
     ),
+    "pdf-too-complex": (
+        "This PDF is too complex to check: its first page takes too long or too much memory "
+        "to draw, or it holds an oversized image. Print it to a new PDF (or export it again "
+        "with smaller images), then upload it."
+    ),
 }
 
 MM = 72 / 25.4  # points per millimetre
@@ -75,6 +85,16 @@ STEP_MM = 3.0
 INK = 230  # a rendered grey level darker than this is content
 RENDER_MAX_PX = 1400  # the longer side of the page image searched for a free corner
 
+# What PDFium may spend on one upload, in its child process. A normal letter needs about 0.1 s
+# and 25 MB; a 600 dpi colour scan of A4 well under 300 MB.
+RENDER_MEMORY = 768 * 1024 * 1024  # address space, bytes (RLIMIT_AS)
+RENDER_CPU_SECONDS = 5  # RLIMIT_CPU
+RENDER_SECONDS = 10  # wall clock, from the child's start: a loaded machine gives it less CPU
+RENDER_SLOTS = 2  # children at once in this process: bounds the memory a burst of uploads takes
+# Declared pixels of any one image (an A3 page scanned at 600 dpi has 70 million): a viewer of
+# the stamped document decodes them all, whatever our render skipped.
+IMAGE_MAX_PIXELS = 100_000_000
+
 AMIRI = fontpkg_amiri.ROOT / "files" / "Amiri-Regular.ttf"
 if not AMIRI.is_file():  # fail at start-up, not at the first document
     raise RuntimeError(f"The Arabic font {AMIRI} is missing: reinstall fontpkg-amiri.")
@@ -88,8 +108,8 @@ AR_ISSUED = "تاريخ الإصدار"
 AR_SCAN = "للتحقق امسح الرمز أو أدخل رقم المستند والرمز في"
 EN_SCAN = "Scan to verify, or enter the number and code at"
 
-# PDFium is not thread-safe: one call at a time in this process.
-_pdfium = threading.Lock()
+_render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
+log = logging.getLogger(__name__)
 
 
 class PdfRefused(ValueError):
@@ -120,9 +140,20 @@ class PageBox:
     rotate: int
 
 
+@dataclass(frozen=True)
+class Seen:
+    """What PDFium saw of an upload: its page count and, when rendered, page 1 and its image."""
+
+    pages: int | None
+    box: PageBox | None = None
+    size: tuple[float, float] = (0.0, 0.0)
+    scale: float = 1.0
+    image: Image.Image | None = None
+
+
 def check(data: bytes) -> int:
     """Refuse anything that is not a usable PDF; return its page count."""
-    with _opened(data) as pdf:
+    with _opened(data) as (pdf, _):
         return len(pdf.pages)
 
 
@@ -137,13 +168,15 @@ def stamp(
 ) -> bytes:
     """Return the PDF with a verification stamp on a free corner of page 1, or on a new page.
 
+    Whatever in it a viewer could run or open by itself is removed first (see _disarm).
     Raise PdfRefused for a bad file and ValueError if url needs a QR bigger than version 5.
     """
     symbol = qr.make(url, error=qr.DOCUMENT_ERROR, max_version=qr.DOCUMENT_MAX_VERSION)
     text = StampText(url, *(_clean(v) for v in (number, code, issued_on, office_ar, office_en)))
-    with _opened(data) as pdf:
+    with _opened(data, render=True) as (pdf, seen):
         try:
-            box, spot = _free_corner(data)
+            box, spot = _free_corner(seen)
+            _disarm(pdf)
             # The stamp's own PDF stays open until pdf is saved: qpdf copies its streams then.
             with _stamp_page(symbol, text) if spot is None else _stamp_only(symbol, text) as drawn:
                 if spot is None:
@@ -157,7 +190,7 @@ def stamp(
                     compress_streams=False,  # keep every original stream exactly as it was
                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
                 )
-        except (pikepdf.PdfError, pypdfium2.PdfiumError, RuntimeError, TypeError) as exc:
+        except (pikepdf.PdfError, RuntimeError, TypeError) as exc:
             # check() passed, yet page 1 is built in a way we cannot stamp (say, /Resources
             # is a stream), or qpdf could not write an object it had read.
             raise PdfRefused("pdf-malformed") from exc
@@ -165,8 +198,11 @@ def stamp(
 
 
 @contextmanager
-def _opened(data: bytes) -> Iterator[pikepdf.Pdf]:
-    """Open data as a PDF after the cheap checks; refuse what is not a usable PDF."""
+def _opened(data: bytes, render: bool = False) -> Iterator[tuple[pikepdf.Pdf, Seen]]:
+    """Open data as a PDF after the cheap checks; refuse what is not a usable PDF.
+
+    Yield it with what PDFium saw of it (page 1 rendered if render is true).
+    """
     if not isinstance(data, bytes | bytearray):
         raise TypeError("data must be bytes")
     data = bytes(data)
@@ -195,22 +231,71 @@ def _opened(data: bytes) -> Iterator[pikepdf.Pdf]:
             raise PdfRefused("pdf-empty")
         if pages > MAX_PAGES:
             raise PdfRefused("pdf-too-many-pages")
-        if _pdfium_pages(data) != pages:
+        _refuse_oversized_images(pdf)
+        seen = _pdfium(data, render)
+        if seen.pages != pages:
             raise PdfRefused("pdf-malformed")
-        yield pdf
+        yield pdf, seen
 
 
-def _pdfium_pages(data: bytes) -> int | None:
-    """Return PDFium's page count for data, None if it cannot open it."""
-    with _pdfium:
+def _refuse_oversized_images(pdf: pikepdf.Pdf) -> None:
+    """Refuse a PDF with an image of more than IMAGE_MAX_PIXELS pixels, by its dictionary.
+
+    A few kilobytes of nested Flate can declare a 20,000 x 20,000 image: PDFium under its
+    memory cap skips it, but every viewer of the stamped document would try to decode it.
+    """
+    try:
+        sizes = [
+            (obj.get(pikepdf.Name.Width, 0), obj.get(pikepdf.Name.Height, 0))
+            for obj in pdf.objects
+            if isinstance(obj, pikepdf.Stream)
+            and obj.get(pikepdf.Name.Subtype) == pikepdf.Name.Image
+        ]
+    except (pikepdf.PdfError, ValueError, RuntimeError) as exc:  # an object qpdf cannot read
+        raise PdfRefused("pdf-malformed") from exc
+    for width, height in sizes:
+        if not (isinstance(width, int | Decimal) and isinstance(height, int | Decimal)):
+            continue  # no viewer draws an image without a size
+        if width * height > IMAGE_MAX_PIXELS:
+            raise PdfRefused("pdf-too-complex")
+
+
+def _pdfium(data: bytes, render: bool) -> Seen:
+    """Return what PDFium sees of data, read in a child process within the render limits.
+
+    A child that runs out of memory or CPU time, or is killed at RENDER_SECONDS, refuses the
+    upload; at most RENDER_SLOTS children run at once, each for RENDER_SECONDS at most.
+    """
+    command = [
+        sys.executable, "-I", "-m", "identity.pdfium_render", str(RENDER_MEMORY),
+        str(RENDER_CPU_SECONDS), str(RENDER_MAX_PX), "render" if render else "count",
+    ]  # fmt: skip
+    with _render_slots:
         try:
-            document = pypdfium2.PdfDocument(data)
-        except pypdfium2.PdfiumError:
-            return None
-        try:
-            return len(document)
-        finally:
-            document.close()
+            # Our own interpreter and module, no shell: nothing of the upload is in command.
+            child = subprocess.run(  # noqa: S603
+                command, input=data, capture_output=True, timeout=RENDER_SECONDS, check=False
+            )
+        except subprocess.TimeoutExpired:  # run() has killed it
+            log.warning("PDF refused: PDFium took more than %s s to read it", RENDER_SECONDS)
+            raise PdfRefused("pdf-too-complex") from None
+    head, _, pixels = child.stdout.partition(b"\n")
+    if child.returncode != 0 or not head:
+        # Out of memory or CPU time, as a rule; the last line says so if it is anything else.
+        last = child.stderr.decode(errors="replace").strip().rsplit("\n", 1)[-1][:200]
+        log.warning("PDF refused: PDFium's process ended with %s %s", child.returncode, last)
+        raise PdfRefused("pdf-too-complex")
+    seen = json.loads(head)
+    if seen["pages"] is None or "box" not in seen:
+        return Seen(seen["pages"])
+    x0, y0, x1, y1 = seen["box"]
+    box = PageBox(x0, y0, x1, y1, seen["rotate"])
+    width, height = seen["size"]
+    if "image" not in seen:
+        return Seen(seen["pages"], box, (width, height))
+    columns, rows, stride = seen["image"]
+    image = Image.frombuffer("L", (columns, rows), pixels, "raw", "L", stride, 1)
+    return Seen(seen["pages"], box, (width, height), seen["scale"], image)
 
 
 @dataclass(frozen=True)
@@ -242,27 +327,17 @@ def _clean(value: str) -> str:
 # Finding a free corner
 
 
-def _free_corner(data: bytes) -> tuple[PageBox, Spot | None]:
+def _free_corner(seen: Seen) -> tuple[PageBox, Spot | None]:
     """Return page 1's box and where on it the stamp fits on blank paper (None: nowhere).
 
     Corners are tried bottom-left, bottom-right, top-left, top-right, as the page is shown
     (after /Rotate, within the CropBox); in each the stamp may slide inward a little.
     """
-    with _pdfium:
-        document = pypdfium2.PdfDocument(data)
-        try:
-            page = document[0]
-            x0, y0, x1, y1 = page.get_bbox()
-            box = PageBox(x0, y0, x1, y1, page.get_rotation())
-            width, height = page.get_size()
-            if width < 1 or height < 1:
-                return box, None
-            scale = min(1.0, RENDER_MAX_PX / max(width, height))
-            image = page.render(scale=scale, grayscale=True).to_pil()
-            page.close()
-        finally:
-            document.close()
-    return box, _blank_spot(image.convert("L"), width, height, scale)
+    if seen.box is None:
+        raise PdfRefused("pdf-malformed")
+    if seen.image is None:  # a page smaller than a point
+        return seen.box, None
+    return seen.box, _blank_spot(seen.image, *seen.size, seen.scale)
 
 
 def _blank_spot(image: Image.Image, width: float, height: float, scale: float) -> Spot | None:
@@ -295,6 +370,115 @@ def _blank_spot(image: Image.Image, width: float, height: float, scale: float) -
             if ink.crop(box).getbbox() is None:
                 return Spot(x, y)
     return None
+
+
+# Removing active content
+#
+# A document we vouch for must do nothing but show its pages: no script, no program launched,
+# no form data sent anywhere, no file carried inside it. We remove all of it rather than refuse
+# the upload: Word, Acrobat and form tools add such things to genuine letters, unseen by the
+# people who issue them, and what is removed is nothing a reader of the letter needs.
+
+# Every action type of ISO 32000-2 (PDF 2.0), 12.6.4, and the rich-media one of its extension.
+ACTIONS = frozenset({
+    "/GoTo", "/GoToR", "/GoToE", "/GoToDp", "/Launch", "/Thread", "/URI", "/Sound", "/Movie",
+    "/Hide", "/Named", "/SubmitForm", "/ResetForm", "/ImportData", "/SetOCGState", "/Rendition",
+    "/Trans", "/GoTo3DView", "/JavaScript", "/ECMAScript", "/RichMediaExecute",
+})  # fmt: skip
+# Actions a viewer may follow: move within the document, follow a web or mail link. Any other
+# action (JavaScript, Launch, SubmitForm, ImportData, GoToR and GoToE, which open other files,
+# Rendition, Sound, Movie, RichMediaExecute, GoTo3DView, unknown ones) is emptied in place.
+SAFE_ACTIONS = frozenset({"/GoTo", "/GoToDp", "/Thread", "/Hide", "/SetOCGState", "/Trans"})
+SAFE_NAMED = frozenset({"/NextPage", "/PrevPage", "/FirstPage", "/LastPage"})
+SAFE_SCHEMES = ("http://", "https://", "mailto:")  # not file:, smb: (leaks credentials), ...
+ACTION_KEYS = ("/A", "/OpenAction", "/Next", "/PA")  # the keys whose value is an action
+# Keys removed from every dictionary: additional actions (/AA, on the catalog, pages, fields
+# and annotations), the JavaScript and embedded-file name trees, embedded files in file
+# specifications (/EF) and associated files (/AF), XFA forms, rich media, portfolios.
+ACTIVE_KEYS = (
+    "/AA", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/AF", "/XFA", "/NeedsRendering",
+    "/RichMediaContent", "/RichMediaSettings", "/AlternatePresentations", "/Collection",
+)  # fmt: skip
+# Annotations that play or carry something: removed from every page.
+ACTIVE_ANNOTATIONS = frozenset(
+    {"/FileAttachment", "/Sound", "/Movie", "/Screen", "/RichMedia", "/3D"}
+)
+
+
+def _disarm(pdf: pikepdf.Pdf) -> None:
+    """Remove from pdf every script, unsafe action, embedded file and media (see above).
+
+    Every object is visited, indirect or inside another, so nothing depends on where a viewer
+    would look for it. What no longer has a reference is not written when pdf is saved.
+    """
+    for page in pdf.pages:
+        annots = page.obj.get(pikepdf.Name.Annots)
+        if isinstance(annots, pikepdf.Array):
+            kept = [a for a in annots if not _is_active_annotation(a)]
+            if len(kept) != len(annots):
+                page.obj[pikepdf.Name.Annots] = pikepdf.Array(kept)
+    stack: list[pikepdf.Object] = list(pdf.objects)
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, pikepdf.Dictionary):  # a stream's dictionary too
+            _disarm_dictionary(obj)
+            children = list(obj.values())
+        elif isinstance(obj, pikepdf.Array):
+            children = list(obj)
+        else:
+            continue
+        # Indirect objects are in pdf.objects already; a hostile file may nest deeply.
+        stack.extend(c for c in children if isinstance(c, pikepdf.Object) and not c.is_indirect)
+
+
+def _disarm_dictionary(obj: pikepdf.Dictionary) -> None:
+    """Remove obj's active keys and unsafe actions; empty obj if it is an unsafe action."""
+    for key in ACTIVE_KEYS:
+        if key in obj:
+            del obj[key]
+    for key in ACTION_KEYS:
+        value = obj.get(key)
+        if isinstance(value, pikepdf.Dictionary) and _is_unsafe_action(value, certain=True):
+            del obj[key]
+        elif key == "/Next" and isinstance(value, pikepdf.Array):
+            obj[key] = pikepdf.Array([a for a in value if not _is_unsafe_action(a, certain=True)])
+    if _is_unsafe_action(obj):
+        for key in list(obj.keys()):
+            del obj[key]
+
+
+def _is_unsafe_action(obj: object, certain: bool = False) -> bool:
+    """Tell whether obj is an action dictionary a viewer must not follow.
+
+    certain: obj is where an action belongs (say an annotation's /A), so an unknown action
+    type or one emptied already is unsafe too. Elsewhere /S also names structure, transition
+    and group types: only the action types are recognised.
+    """
+    if not isinstance(obj, pikepdf.Dictionary):
+        return False
+    kind = obj.get(pikepdf.Name.S)
+    if kind is None and certain:
+        return len(obj) == 0
+    if not isinstance(kind, pikepdf.Name) or str(kind) not in ACTIONS:
+        return certain and isinstance(kind, pikepdf.Name)
+    if str(kind) == "/URI":
+        target = obj.get(pikepdf.Name.URI)
+        return not (isinstance(target, pikepdf.String) and _safe_uri(bytes(target)))
+    if str(kind) == "/Named":
+        return str(obj.get(pikepdf.Name.N, "")) not in SAFE_NAMED
+    return str(kind) not in SAFE_ACTIONS
+
+
+def _safe_uri(uri: bytes) -> bool:
+    """Tell whether a link's target is a web or mail address."""
+    return uri.strip().lower().startswith(tuple(s.encode() for s in SAFE_SCHEMES))
+
+
+def _is_active_annotation(annotation: object) -> bool:
+    """Tell whether annotation plays or carries something (a file, a sound, a film, 3D)."""
+    return isinstance(annotation, pikepdf.Dictionary) and (
+        str(annotation.get(pikepdf.Name.Subtype, "")) in ACTIVE_ANNOTATIONS
+    )
 
 
 # Drawing the stamp

@@ -3,13 +3,13 @@
 Run `python -m identity.synthetic N [SEED] > register.csv` to write one of any size.
 """
 
-import csv
 import random
 import sys
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import IO
 
+from identity import csv_safe
 from identity.civil_id import check_digit
 
 HEADER = ("civil_id", "file_number", "full_name_ar", "full_name_en", "phone", "status")
@@ -56,7 +56,7 @@ def rows(count: int, seed: int = 7) -> Iterator[tuple[str, ...]]:
 
 def write_csv(out: IO[str], count: int, seed: int = 7) -> None:
     """Write a register CSV with a header line."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_safe.writer(out, lineterminator="\n")  # phones become "'+965…": text, not numbers
     writer.writerow(HEADER)
     writer.writerows(rows(count, seed))
 

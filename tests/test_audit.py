@@ -409,3 +409,28 @@ def test_concurrent_appends_keep_one_chain(any_app: Flask) -> None:
     assert len(events) == threads * per_thread
     assert len({event.prev_hash for event in events}) == threads * per_thread  # no fork
     assert verify(any_app) == audit.VerifyResult(ok=True, checked=threads * per_thread)
+
+
+@pytest.mark.parametrize(
+    ("typed", "kept"),
+    [
+        ("Letter 202612010001", "Letter ********0001"),
+        ("٢٠٢٦١٢٠١٠٠٠١ and 288020122596.", "********0001 and ********2596."),
+        ("ref ١٢٣ of 2026", "ref ١٢٣ of 2026"),
+        ("2026120100019 is 13 digits", "2026120100019 is 13 digits"),
+        ("+965202612010001", "+965202612010001"),
+    ],
+)
+def test_mask_civil_ids_masks_only_what_looks_like_a_civil_id(typed: str, kept: str) -> None:
+    assert audit.mask_civil_ids(typed) == kept
+
+
+def test_a_civil_id_typed_into_a_reason_is_masked_not_refused(any_app: Flask) -> None:
+    """Prevents the guard from refusing (500) a change whose reason cites a 12-digit number."""
+    with any_app.app_context(), db.transaction() as session:
+        audit.record(session, "staff:alice", "credential.revoke", "credential:x",
+                     {"reason": "Letter 202612010001", "to": "revoked"})  # fmt: skip
+    [event] = rows(any_app)
+    assert json.loads(event.details) == {"reason": "Letter ********0001", "to": "revoked"}
+    with any_app.app_context(), db.transaction() as session, pytest.raises(ValueError):
+        audit.record(session, "staff:alice", "test", "item:1", {"note": "202612010001"})

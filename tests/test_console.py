@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from identity import agencies, audit, db, signing
 from identity.models import Agency, AuditEvent, Credential, Document, StaffUser, VerificationEvent
+from tests import hostile_pdfs
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,
@@ -284,10 +285,14 @@ def test_suspend_then_reinstate(admin: FlaskClient, world: Flask) -> None:
     assert credential(world).status == "active"
 
 
+REASON_EN = "Give a reason of 3 to 200 characters, on one line, without control characters."
+
+
 @pytest.mark.parametrize(("reason", "lang", "message"), [
-    ("", "ar", "اكتب سببًا من 3 إلى 200 حرف."),
-    ("  x ", "en", "Give a reason of 3 to 200 characters."),
-    ("y" * 201, "en", "Give a reason of 3 to 200 characters."),
+    ("", "ar", "اكتب سببًا من 3 إلى 200 حرف في سطر واحد، دون رموز تحكم."),
+    ("  x ", "en", REASON_EN),
+    ("y" * 201, "en", REASON_EN),
+    ("Fraud \u202edetcevor", "en", REASON_EN),
 ])  # fmt: skip
 def test_a_reason_is_mandatory(
     admin: FlaskClient, world: Flask, reason: str, lang: str, message: str
@@ -672,3 +677,18 @@ def test_an_upload_over_the_limit_is_413_and_leaves_nothing(
     response = upload(admin, world, make_pdf() + b"%" * (10 * 1024 * 1024))
     assert response.status_code == 413 and "Traceback" not in response.text
     assert count(world, Document) == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "message"),
+    [("en", "This PDF is too complex to check."), ("ar", "ملف PDF هذا معقّد أكثر من أن يُفحص")],
+)
+def test_a_pdf_bomb_is_explained_in_both_languages_and_leaves_nothing(
+    admin: FlaskClient, world: Flask, lang: str, message: str
+) -> None:
+    """A PDF too costly to draw gets 422 and the form again, explained in the page's language."""
+    before = count(world, AuditEvent)
+    response = upload(admin, world, hostile_pdfs.many_operators(), lang=lang)
+    assert response.status_code == 422 and message in response.text
+    assert 'name="file"' in response.text
+    assert count(world, Document) == 0 and count(world, AuditEvent) == before

@@ -1,10 +1,12 @@
 """Digital IDs: issued once, opaque, and their live status is what every scan sees."""
 
+import time
+
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from identity import credentials, db
+from identity import credentials, db, signing
 from identity.beneficiaries import find
 from identity.models import AuditEvent, Beneficiary, Credential
 from identity.synthetic import rows
@@ -141,3 +143,37 @@ def test_the_cli_refuses_bad_input_clearly(app: Flask, args: list[str], words: s
     assert result.exit_code != 0
     assert words in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_phone_token_of_ours_living_longer_than_qr_ttl_is_invalid(app: Flask) -> None:
+    """Prevents a ten-year phone token signed with our own key verifying as valid."""
+    add_people(app, FATIMA)
+    credential = issue(app)
+    with app.test_request_context():
+        now = int(time.time())
+        ttl = app.config["QR_TTL"]
+        for lifetime, expected in ((10 * 365 * 86400, "invalid"), (ttl + 6, "invalid"),
+                                   (ttl + 5, "valid"), (ttl, "valid")):  # fmt: skip
+            claims = {"iss": credentials.ISSUER, "sub": credential.id, "iat": now,
+                      "exp": now + lifetime}  # fmt: skip
+            token = signing.sign(claims, credentials.PHONE_TYP)
+            assert check_phone_token(token).result == expected, lifetime
+
+
+def test_the_credential_token_has_its_own_lifetime_policy(app: Flask) -> None:
+    """Prevents a credential token signed for years reading as genuine: 30 days is the most."""
+    add_people(app, FATIMA)
+    credential = issue(app)
+    with app.test_request_context():
+        issued = credentials.credential_token(credential)
+        assert credentials.read_credential_token(issued.token)["sub"] == credential.id
+        now = int(time.time())
+        claims = {"iss": credentials.ISSUER, "sub": credential.id, "iat": now,
+                  "exp": now + 10 * 365 * 86400, "status": {}}  # fmt: skip
+        with pytest.raises(signing.TokenRejected) as refused:
+            credentials.read_credential_token(signing.sign(claims, credentials.CREDENTIAL_TYP))
+        assert (refused.value.verdict, refused.value.reason) == ("invalid", "lifetime")
+        with pytest.raises(signing.TokenRejected):  # and a phone token is not one
+            credentials.read_credential_token(
+                credentials.phone_token(credential).url.rsplit("/", 1)[1]
+            )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from identity import db
 from identity.models import AuditEvent, Document, DocumentFile
+from tests import hostile_pdfs
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,
@@ -254,3 +255,84 @@ def test_reflected_text_is_escaped(office) -> None:
     token = csrf_from(client.get("/d").text)
     echoed = client.post("/d", data={"number": "<b>x</b>", "code": "x", "csrf_token": token})
     assert "<b>x</b>" not in echoed.text
+
+
+# Every spelling of a number a person can type: what the lookup accepts, the limit counts.
+SPELLINGS = (
+    "{}\t", "\t{}", "{}\u00a0", "{}\u3000", " {} ", "{}\u200b", "{}\u00ad", "{}\r\n",
+    "{}\u2003", "\u202f{}",
+)  # fmt: skip
+
+
+def test_every_spelling_of_a_number_shares_one_guessing_budget(office) -> None:
+    """Prevents a tab, NBSP or ideographic space giving a fresh budget of guesses at a code."""
+    app, headers = office
+    record = upload(app, headers).json
+    client = https_client(app)
+    token = csrf_from(client.get("/d").text)
+    spelled = [spelling.format(record["number"]) for spelling in SPELLINGS]
+
+    def guess(number: str, code: str) -> int:
+        form = {"number": number, "code": code, "csrf_token": token}
+        return client.post("/d", data=form).status_code
+
+    assert guess(spelled[0], record["code"]) == 303  # a spelling the lookup finds: a real guess
+    assert [guess(number, "AAAA-AAAA") for number in spelled[:9]] == [404] * 9
+    assert guess(spelled[9], record["code"]) == 429  # the 11th guess at this number
+
+
+def test_a_number_spelled_like_an_address_leaves_that_address_its_budget(office) -> None:
+    """Prevents exhausting someone's per-address budget by typing their address as a number."""
+    app, headers = office
+    record = upload(app, headers).json
+    attacker, victim = https_client(app), https_client(app)
+    token = csrf_from(attacker.get("/d").text)
+    for _ in range(20):
+        attacker.post(
+            "/d",
+            data={"number": "127.0.0.1", "code": "AAAA-AAAA", "csrf_token": token},
+            environ_base={"REMOTE_ADDR": "192.0.2.7"},
+        )
+    mine = csrf_from(victim.get("/d").text)
+    found = victim.post(
+        "/d", data={"number": record["number"], "code": record["code"], "csrf_token": mine}
+    )
+    assert found.status_code == 303
+
+
+def test_the_number_and_its_limit_share_one_normal_form() -> None:
+    """Prevents the lookup and the limit disagreeing about which spellings are one number."""
+    from identity import documents
+
+    typed = (
+        "HW-2026-000042", "hw 2026 000042", "\uff28\uff37\t2026\u2013000042",
+        "HW\u00a02026\u3000000042\u00ad", "HW-\u0662\u0660\u0662\u0666-000042",
+    )  # fmt: skip
+    for text in typed:
+        assert documents.normalize_number(text) == "HW2026000042"
+        assert documents.printed_number(documents.normalize_number(text)) == "HW-2026-000042"
+    for spelling in SPELLINGS:
+        assert documents.normalize_number(spelling.format("HW-2026-000042")) == "HW2026000042"
+    assert documents.printed_number(documents.normalize_number("127.0.0.1")) is None
+
+
+def test_a_pdf_bomb_is_422_in_the_error_shape_and_leaves_nothing(office) -> None:
+    """A PDF too costly to draw is refused with 422 pdf-too-complex, not a worker held for long."""
+    app, headers = office
+    before = count(app, AuditEvent)
+    response = upload(app, headers, pdf=hostile_pdfs.nested_forms())
+    assert response.status_code == 422
+    assert response.json["error"]["code"] == "pdf-too-complex"
+    assert set(response.json["error"]) == {"code", "message"}
+    assert count(app, Document) == 0 and count(app, DocumentFile) == 0
+    assert count(app, AuditEvent) == before
+
+
+def test_a_document_issued_from_a_pdf_with_scripts_is_stored_without_them(office) -> None:
+    """What we store, hash and serve is the disarmed PDF: its SHA-256 is of that file."""
+    app, headers = office
+    record = upload(app, headers, pdf=hostile_pdfs.edited(hostile_pdfs.everything_active)).json
+    client = app.test_client()
+    stored = client.get(f"/api/v1/documents/{record['id']}/pdf", headers=headers).data
+    assert hashlib.sha256(stored).hexdigest() == record["sha256"]
+    assert b"app.alert" not in stored and b"cmd.exe" not in stored and b"payload" not in stored

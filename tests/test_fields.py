@@ -164,6 +164,11 @@ def test_file_number_rejects(raw: str, reason: str) -> None:
         ("ڤيكتوريا", "ڤيكتوريا"),  # extended Arabic letter veh, U+06A4
         ("ݐاسم", "ݐاسم"),  # Arabic Supplement U+0750
         ("ع" * 120, "ع" * 120),
+        # what real registers hold: surname first with a comma, tatweel, hyphens, periods
+        ("الغانم، طلال جاسم", "الغانم، طلال جاسم"),
+        ("الغانم, طلال جاسم", "الغانم, طلال جاسم"),
+        ("محمــد", "محمــد"),
+        ("عبد-الله م. العلي", "عبد-الله م. العلي"),
     ],
 )
 def test_name_ar_accepts(raw: str, expected: str) -> None:
@@ -195,6 +200,9 @@ def test_the_exact_mojibake_example_is_what_cp1252_makes_of_fatima() -> None:
     assert FATIMA.encode().decode("cp1252", errors="ignore") == "ÙØ§Ø·Ù…Ø©"
 
 
+ONLY_ARABIC = "Arabic name may contain only Arabic letters, spaces, hyphens, periods and commas"
+
+
 @pytest.mark.parametrize(
     ("raw", "reason"),
     [
@@ -215,6 +223,21 @@ def test_the_exact_mojibake_example_is_what_cp1252_makes_of_fatima() -> None:
         ("فاطمة\tمحمد", "Arabic name must not contain control characters"),
         ("\u202eفاطمة", "Arabic name must not contain control characters"),
         ("ع" * TEN_KB, "Arabic name is too long"),
+        # digits, symbols, markup, formulas and invisible format characters mean nothing in a name
+        ("فاطمة 3", ONLY_ARABIC),
+        ("فاطمة ٣", ONLY_ARABIC),
+        ("فاطمة؟", ONLY_ARABIC),
+        ("<فاطمة>", ONLY_ARABIC),
+        ("=فاطمة", ONLY_ARABIC),
+        ("@فاطمة", ONLY_ARABIC),
+        ("+فاطمة", ONLY_ARABIC),
+        ("فاطمة\u200f", ONLY_ARABIC),  # right-to-left mark
+        ("فاطمة\u200bمحمد", ONLY_ARABIC),  # zero-width space
+        ("\u061cفاطمة", ONLY_ARABIC),  # Arabic letter mark
+        ("-فاطمة", "Arabic name must start with a letter"),
+        ("ـمحمد", "Arabic name must start with a letter"),  # tatweel
+        ("\u064eفاطمة", "Arabic name must start with a letter"),  # a haraka on nothing
+        ("، فاطمة", "Arabic name must start with a letter"),
     ],
 )
 def test_name_ar_rejects(raw: str, reason: str) -> None:
@@ -237,13 +260,25 @@ def test_name_ar_rejects(raw: str, reason: str) -> None:
         ("Nguyễn Thị", "Nguyễn Thị"),
         ("Ed", "Ed"),
         ("a" * 120, "a" * 120),
+        # what real registers hold: surname first with a comma, diacritics, transliteration marks
+        ("Al-Ghanim, Talal Jassim", "Al-Ghanim, Talal Jassim"),
+        ("Fatima, Ali", "Fatima, Ali"),
+        ("Ğökhan Öztürk", "Ğökhan Öztürk"),
+        ("Łukasz Øster-Ærø", "Łukasz Øster-Ærø"),
+        ("Nguye\u0302\u0303n Văn", "Nguyễn Văn"),  # decomposed, composed by NFC
+        ("ʿAbd al-Raḥmān", "ʿAbd al-Raḥmān"),  # ayn as a modifier letter
+        ("Raʾed Al‘Ali", "Raʾed Al‘Ali"),
+        ("'Ali O’Neil", "'Ali O’Neil"),
+        ("Dr. A. Al-Sabah", "Dr. A. Al-Sabah"),
     ],
 )
 def test_name_en_accepts(raw: str, expected: str) -> None:
     assert fields.name_en(raw) == expected
 
 
-ONLY_LATIN = "English name may contain only Latin letters, spaces, hyphens, apostrophes and periods"
+ONLY_LATIN = (
+    "English name may contain only Latin letters, spaces, hyphens, apostrophes, periods and commas"
+)
 
 
 @pytest.mark.parametrize(
@@ -258,7 +293,6 @@ ONLY_LATIN = "English name may contain only Latin letters, spaces, hyphens, apos
         ("Fatima فاطمة", ONLY_LATIN),
         ("Фатима", ONLY_LATIN),
         ("Fatima_Ali", ONLY_LATIN),
-        ("Fatima, Ali", ONLY_LATIN),
         ("Ｆａｔｉｍａ", ONLY_LATIN),  # full-width letters
         ("\u0301Fatima", ONLY_LATIN),  # a combining accent on nothing
         ("JosÃ©", ONLY_LATIN),  # UTF-8 "José" read as Latin-1/cp1252
@@ -267,6 +301,19 @@ ONLY_LATIN = "English name may contain only Latin letters, spaces, hyphens, apos
         ("''", "English name must contain letters"),
         ("Fatima\x00", "English name must not contain control characters"),
         ("a" * TEN_KB, "English name is too long"),
+        # markup, formulas (OWASP's starts) and invisible format characters
+        ("<b>Fatima</b>", ONLY_LATIN),
+        ('=HYPERLINK("http://x")', ONLY_LATIN),
+        ("=cmd|' /C calc'!A0", ONLY_LATIN),
+        ("@SUM(A1)", ONLY_LATIN),
+        ("+Fatima", ONLY_LATIN),
+        ("-2+3", ONLY_LATIN),
+        ("Fatima\u200f", ONLY_LATIN),  # right-to-left mark
+        ("Fatima\u200dAli", ONLY_LATIN),  # zero-width joiner
+        ("-Fatima", "English name must start with a letter"),
+        (", Fatima", "English name must start with a letter"),
+        (". Fatima", "English name must start with a letter"),
+        ("ʿʾ", "English name must contain letters"),
     ],
 )
 def test_name_en_rejects(raw: str, reason: str) -> None:
@@ -424,11 +471,19 @@ def test_status_rejects(raw: str, reason: str) -> None:
         ("أرامل", "أرامل"),
         ("special   needs", "special needs"),
         ("x" * 64, "x" * 64),
-        ("٣", "٣"),  # free text: digits are not normalised
+        ("٣", "٣"),  # digits of any script, kept as given
+        ("special-needs", "special-needs"),
+        ("special_needs", "special_needs"),
+        ("3 children", "3 children"),
+        ("مُسِنّ", "مُسِنّ"),  # with harakat
+        ("Cafe\u0301", "Café"),  # NFC
     ],
 )
 def test_category_accepts(raw: str, expected: str | None) -> None:
     assert fields.category(raw) == expected
+
+
+ONLY_LABEL = "category may contain only letters, digits, spaces, hyphens and underscores"
 
 
 @pytest.mark.parametrize(
@@ -439,7 +494,73 @@ def test_category_accepts(raw: str, expected: str | None) -> None:
         ("widows\x00", "category must not contain control characters"),
         ("widows\u202e", "category must not contain control characters"),
         ("x" * TEN_KB, "category is too long"),
+        # formulas, markup and punctuation: a category is a short label, not free text
+        ("=1+1", ONLY_LABEL),
+        ("+1", ONLY_LABEL),
+        ("@SUM(A1)", ONLY_LABEL),
+        ("<b>x</b>", ONLY_LABEL),
+        ("widows; orphans", ONLY_LABEL),
+        ("x²", ONLY_LABEL),
+        ("widows\u200f", ONLY_LABEL),
+        ("-2", "category must start with a letter or digit"),
+        ("-widows", "category must start with a letter or digit"),
+        ("_widows", "category must start with a letter or digit"),
+        ("\u064eأرامل", "category must start with a letter or digit"),
     ],
 )
 def test_category_rejects(raw: str, reason: str) -> None:
     assert reason_of(fields.category, raw, "category") == reason
+
+
+# --- free text (purposes, reasons, titles) --------------------------------------------------------
+
+
+def reason_text(raw: object) -> str:
+    return fields.free_text("reason", "reason", raw, 3, 200)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("  Fraud reported  ", "Fraud reported"),
+        ("إلغاء بسبب الوفاة", "إلغاء بسبب الوفاة"),
+        ("Cafe\u0301 closed", "Café closed"),  # NFC
+        ("رقم \u200fHW-2026\u200e", "رقم \u200fHW-2026\u200e"),  # direction marks are allowed
+        ("x" * 200, "x" * 200),
+        ("ok 😀", "ok 😀"),
+    ],
+)
+def test_free_text_accepts(raw: str, expected: str) -> None:
+    assert reason_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (None, "reason must be text"),
+        (42, "reason must be text"),
+        ("ab", "reason must be 3 to 200 characters"),
+        ("   ", "reason must be 3 to 200 characters"),
+        ("x" * 201, "reason must be 3 to 200 characters"),
+        ("x" * TEN_KB, "reason must be 3 to 200 characters"),
+        ("Fraud\x00", "reason must not contain control characters"),
+        ("two\nlines", "reason must not contain control characters"),
+        ("tab\there", "reason must not contain control characters"),
+        ("bell\x07", "reason must not contain control characters"),
+        ("c1\x85next", "reason must not contain control characters"),
+        ("line\u2028sep", "reason must not contain control characters"),
+        ("para\u2029sep", "reason must not contain control characters"),
+        ("\u202eFraud", "reason must not contain control characters"),
+        ("Fraud\u202a", "reason must not contain control characters"),
+        ("\u2066Fraud\u2069", "reason must not contain control characters"),
+        ("lone \ud800", "reason must not contain control characters"),
+    ],
+)
+def test_free_text_rejects(raw: object, reason: str) -> None:
+    with pytest.raises(InvalidField) as info:
+        reason_text(raw)
+    assert (info.value.field, info.value.reason) == ("reason", reason)
+
+
+def test_sentence() -> None:
+    assert fields.sentence(InvalidField("reason", "reason must be text")) == "Reason must be text."

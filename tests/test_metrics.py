@@ -91,6 +91,10 @@ def verification(kind: str, result: str) -> str:
     return f'hawiya_verifications_total{{kind="{kind}",result="{result}"}}'
 
 
+def unrecorded(kind: str) -> str:
+    return f'hawiya_verifications_unrecorded_total{{kind="{kind}"}}'
+
+
 def sign_in(event: str) -> str:
     return f'hawiya_signin_events_total{{event="{event}"}}'
 
@@ -132,7 +136,8 @@ def test_every_series_is_exposed_from_zero(any_app: Flask) -> None:
     for event in events:
         assert samples[sign_in(event)] == 0
     assert {responses(c) for c in ("1xx", "2xx", "3xx", "4xx", "5xx")} <= samples.keys()
-    assert len(samples) == 12 + 6 + 5 + 4
+    assert samples[unrecorded("id_card")] == samples[unrecorded("document")] == 0
+    assert len(samples) == 12 + 6 + 5 + 4 + 2
 
 
 def test_counts_move_with_real_requests(broken_route: Flask) -> None:
@@ -162,6 +167,28 @@ def test_counts_move_with_real_requests(broken_route: Flask) -> None:
         responses("5xx"): 1,
         server_errors("500"): 1,
     }
+
+
+def test_public_checks_of_garbage_are_counted_and_never_stored(any_app: Flask) -> None:
+    """Prevents anyone filling the database with events from made-up /v and /d addresses."""
+    app = with_fatima(any_app)
+    token, key = metrics_token(app), make_agency(app)
+    before = scrape(app, token)
+    client = app.test_client()
+    assert client.get("/v/attacker-chosen-text").status_code == 200
+    assert client.get("/v/eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln").status_code == 200
+    assert client.get("/d/AttackerChosenReference").status_code == 200
+    assert verify(app, key, "garbage from an agency") == "invalid"  # an agency's is stored
+    assert verify(app, key, phone_url(app)) == "valid"
+    assert client.get(phone_url(app).removeprefix(app.config["PUBLIC_URL"])).status_code == 200
+    with app.app_context():
+        stored = db.session().scalars(select(VerificationEvent.subject_ref)).all()
+    assert len(stored) == 3 and None in stored  # the agency's garbage and two real checks
+    assert not any(ref and "ttacker" in ref for ref in stored)
+    moved = changes(before, scrape(app, token))
+    assert moved[unrecorded("id_card")] == 2 and moved[unrecorded("document")] == 1
+    assert moved[verification("id_card", "invalid")] == 3
+    assert moved[verification("document", "not_found")] == 1
 
 
 def test_ten_wrong_codes_count_a_lock(any_app: Flask) -> None:

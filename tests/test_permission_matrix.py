@@ -49,6 +49,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/staff/documents/<int:document_id>/pdf"): "read",
     ("GET", "/staff/agencies"): "read",
     ("GET", "/staff/keys"): "read",
+    ("GET", "/staff/document-types"): "read",
+    ("POST", "/staff/document-types"): "manage_document_types",
     ("GET", "/staff/audit"): "read",
     ("POST", "/staff/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>"):
         "revoke",

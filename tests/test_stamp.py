@@ -5,7 +5,9 @@ import io
 import os
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from identity import stamp
+from tests import hostile_pdfs
 
 URL = "https://hawiya.example.gov/d/3q2-7wEXAMPLEp0c9Ztj4Bg"  # a 22-character reference
 NUMBER, CODE = "HW-2026-000042", "K7MQ-P3XD"
@@ -358,3 +361,165 @@ def test_a_mutated_pdf_that_is_read_is_stamped_or_refused_never_an_error(data: b
         assert refused.code == "pdf-malformed"
     else:
         assert stamp.check(pdf) >= 1
+
+
+# Hostile PDFs: bombs are refused within the render limits, active content is removed
+
+
+@pytest.mark.parametrize("name", hostile_pdfs.BOMBS)
+def test_a_pdf_bomb_is_refused_within_the_render_limits(name) -> None:
+    """A small PDF that would cost PDFium minutes or gigabytes is refused, not drawn.
+
+    Unbounded, these took the server's memory (1.6 GB, never given back) and held every other
+    upload waiting for tens of seconds, or forever.
+    """
+    with pytest.raises(stamp.PdfRefused) as refused:
+        stamp.stamp(hostile_pdfs.BOMBS[name](), **FIELDS)
+    assert refused.value.code == "pdf-too-complex"
+    assert refused.value.message == stamp.MESSAGES["pdf-too-complex"]
+
+
+@pytest.mark.parametrize(
+    ("limits", "bomb"),
+    [
+        # Each limit alone stops the bomb it is for; the other two are loosened.
+        ({"RENDER_CPU_SECONDS": 60, "RENDER_SECONDS": 60}, hostile_pdfs.many_operators),
+        ({"RENDER_CPU_SECONDS": 1, "RENDER_SECONDS": 120}, hostile_pdfs.triangle_mesh),
+        ({"RENDER_CPU_SECONDS": 60, "RENDER_SECONDS": 2}, hostile_pdfs.triangle_mesh),
+    ],
+    ids=["memory", "cpu", "wall-clock"],
+)
+def test_each_render_limit_alone_ends_the_child_and_refuses_the_upload(
+    monkeypatch, limits, bomb
+) -> None:
+    """Memory, CPU time and the wall clock each bound the render: no one of them is decorative."""
+    for name, value in limits.items():
+        monkeypatch.setattr(stamp, name, value)
+    with pytest.raises(stamp.PdfRefused) as refused:
+        stamp.stamp(bomb(), **FIELDS)
+    assert refused.value.code == "pdf-too-complex"
+
+
+def test_an_image_declaring_too_many_pixels_is_refused_before_any_render(monkeypatch) -> None:
+    """PDFium skips an image it cannot afford, but the viewers of the stamped file would not."""
+
+    def no_child(*args, **kwargs):
+        raise AssertionError("PDFium was started")
+
+    monkeypatch.setattr(stamp.subprocess, "run", no_child)
+    for call in (stamp.check, lambda d: stamp.stamp(d, **FIELDS)):
+        with pytest.raises(stamp.PdfRefused) as refused:
+            call(hostile_pdfs.huge_image())
+        assert refused.value.code == "pdf-too-complex"
+
+
+def test_a_bomb_in_every_render_slot_does_not_stop_a_normal_pdf_being_stamped() -> None:
+    """The render slots are given back when a child is stopped: the next upload is stamped."""
+    bomb = hostile_pdfs.nested_forms()
+    results: list[str] = []
+
+    def upload(data: bytes) -> None:
+        try:
+            stamp.stamp(data, **FIELDS)
+            results.append("stamped")
+        except stamp.PdfRefused as refused:
+            results.append(refused.code)
+
+    threads = [threading.Thread(target=upload, args=(bomb,)) for _ in range(stamp.RENDER_SLOTS)]
+    for thread in threads:
+        thread.start()
+    upload(letter(1))
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == ["pdf-too-complex"] * stamp.RENDER_SLOTS + ["stamped"]
+
+
+def test_pdfium_runs_in_a_child_process_with_its_limits(monkeypatch) -> None:
+    """The render is never done in the server's own process, and the child gets the limits."""
+    calls = []
+    run = subprocess.run
+
+    def spy(command, **kwargs):
+        calls.append((command, kwargs))
+        return run(command, **kwargs)
+
+    monkeypatch.setattr(stamp.subprocess, "run", spy)
+    stamp.stamp(letter(1), **FIELDS)
+    assert calls, "PDFium ran in this process"
+    for command, kwargs in calls:
+        assert command[:4] == [sys.executable, "-I", "-m", "identity.pdfium_render"]
+        assert command[4:7] == [
+            str(stamp.RENDER_MEMORY),
+            str(stamp.RENDER_CPU_SECONDS),
+            str(stamp.RENDER_MAX_PX),
+        ]
+        assert kwargs["timeout"] == stamp.RENDER_SECONDS
+
+
+ACTIVE_KEYS = {"/AA", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/AF", "/XFA"}
+ACTIVE_ACTIONS = {"/JavaScript", "/Launch", "/GoToR", "/GoToE", "/SubmitForm", "/Rendition"}
+ACTIVE_SUBTYPES = {"/FileAttachment", "/RichMedia", "/Screen", "/3D", "/Sound", "/Movie"}
+# Bytes of the scripts, commands and files put in: none may be left anywhere in the output.
+MARKERS = (b"app.alert", b"onclose", b"onopen", b"keystroke", b"cmd.exe", b"calc", b"payload",
+           b"associated.bin", b"MZ\x90", b"xfa.host", b"evil")  # fmt: skip
+
+
+def every_object(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Object]:
+    """Yield every object of pdf: each indirect one and everything inside it."""
+    stack = list(pdf.objects)
+    while stack:
+        obj = stack.pop()
+        yield obj
+        if isinstance(obj, pikepdf.Dictionary | pikepdf.Array):
+            values = obj.values() if isinstance(obj, pikepdf.Dictionary) else obj
+            stack.extend(v for v in values if isinstance(v, pikepdf.Object) and not v.is_indirect)
+
+
+def active_content(data: bytes) -> list[str]:
+    """Name what in a PDF a viewer could run, launch, send or extract."""
+    found = [repr(m) for m in MARKERS if m in data]
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        for obj in every_object(pdf):
+            if not isinstance(obj, pikepdf.Dictionary):
+                continue
+            found += sorted(key for key in ACTIVE_KEYS if key in obj)
+            if str(obj.get("/S", "")) in ACTIVE_ACTIONS or obj.get("/Type") == "/EmbeddedFile":
+                found.append(f"/S {obj.get('/S')}")
+            if str(obj.get("/Subtype", "")) in ACTIVE_SUBTYPES:
+                found.append(f"/Subtype {obj.get('/Subtype')}")
+            if str(obj.get("/S", "")) == "/URI" and not bytes(obj.URI).startswith(b"http"):
+                found.append(f"/URI {bytes(obj.URI)!r}")
+            if str(obj.get("/S", "")) == "/Named" and obj.get("/N") == "/SaveAs":
+                found.append("/Named /SaveAs")
+    return found
+
+
+def test_active_content_is_removed_from_the_stamped_pdf() -> None:
+    """A document we vouch for runs, launches, sends and carries nothing: every object checked.
+
+    Scripts on opening, closing and printing, launch actions, file and SMB links, form
+    submission, JavaScript and embedded-file name trees, attachments, rich media, 3D, XFA.
+    """
+    original = hostile_pdfs.edited(hostile_pdfs.everything_active)
+    assert len(active_content(original)) > 20  # the test PDF has what it should
+    pdf = stamp.stamp(original, **FIELDS)
+    assert active_content(pdf) == []
+    [barcode] = qr_codes(render(pdf))
+    assert barcode.text == URL
+    assert "Housing file statement - page 2" in texts(pdf)[1]
+
+
+def test_harmless_links_survive_stamping() -> None:
+    """Web and mail links and links within the document are what letters have: they stay."""
+    pdf = stamp.stamp(hostile_pdfs.edited(hostile_pdfs.harmless_links), **FIELDS)
+    with pikepdf.open(io.BytesIO(pdf)) as document:
+        actions = [a.A for a in document.pages[0].obj.Annots]
+        assert [str(a.S) for a in actions] == ["/URI", "/URI", "/GoTo"]
+        assert bytes(actions[0].URI) == b"https://housing.example.gov/faq"
+        assert actions[2].D[0].objgen == document.pages[1].obj.objgen
+
+
+def test_a_pdf_with_active_content_is_stamped_deterministically() -> None:
+    """Removing active content keeps the output the same bytes for the same input."""
+    original = hostile_pdfs.edited(hostile_pdfs.everything_active)
+    assert stamp.stamp(original, **FIELDS) == stamp.stamp(original, **FIELDS)

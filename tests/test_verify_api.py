@@ -272,3 +272,62 @@ def test_the_cli_prints_the_key_alone_on_the_last_line(app: Flask) -> None:
 def test_the_cli_refuses_bad_agencies(app: Flask, args: list[str], words: str) -> None:
     result = app.test_cli_runner().invoke(args=["agencies", "create", "Agency X", *args])
     assert result.exit_code != 0 and words in result.output
+
+
+def spliced(url: str, at: int, text: str) -> str:
+    return url[:at] + text + url[at:]
+
+
+@pytest.mark.parametrize(
+    "inside", ["\t", "\r", "\n", "\r\n", "\x00", "\x1f", "\x7f", "\x85", "\u200b", "\u202e",
+               "\u2066", "\ufeff", "\u00a0", "\u2028"],
+)  # fmt: skip
+@pytest.mark.parametrize("where", ["token", "host", "bare"])
+def test_a_control_character_inside_the_scanned_text_is_invalid(
+    world: Flask, inside: str, where: str
+) -> None:
+    """Prevents a second spelling of a genuine code: URL parsers drop tabs, CR and LF silently."""
+    url = phone_url(world)
+    text = url.rsplit("/", 1)[1] if where == "bare" else url
+    at = {"token": len(url) - 40, "host": len("http://127.0"), "bare": 40}[where]
+    response = verify(world, make_agency(world), spliced(text, at, inside))
+    assert response.status_code == 200
+    assert (response.json["result"], response.json["subject"]) == ("invalid", {})
+
+
+def test_whitespace_around_the_scanned_text_is_trimmed(world: Flask) -> None:
+    """Scanners and clipboards add a newline or spaces around a code: that is still the code."""
+    key = make_agency(world)
+    for text in (" " + phone_url(world) + "\r\n", "\t" + phone_url(world).rsplit("/", 1)[1]):
+        assert verify(world, key, text).json["result"] == "valid"
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        "https://elsewhere.example",
+        "http://127.0.0.1:5001",
+        "https://127.0.0.1:5000",
+        "http://127.0.0.1:5000.elsewhere.example",
+        "http://user@127.0.0.1:5000",
+        "http://127.0.0.1:5000/prefix",
+    ],
+)
+def test_a_genuine_token_under_another_address_is_invalid(world: Flask, replace: str) -> None:
+    """Prevents following a URL that is not ours: only PUBLIC_URL (or a bare token) is a code."""
+    url = phone_url(world)
+    foreign = url.replace(world.config["PUBLIC_URL"], replace)
+    assert verify(world, make_agency(world), url).json["result"] == "valid"
+    response = verify(world, make_agency(world, name="Other Agency"), foreign)
+    assert (response.json["result"], response.json["subject"]) == ("invalid", {})
+
+
+def test_a_public_url_under_a_path_is_followed_only_under_it(world: Flask) -> None:
+    world.config["PUBLIC_URL"] = "https://gov.example/hawiya"
+    url = phone_url(world)
+    assert url.startswith("https://gov.example/hawiya/v/")
+    key = make_agency(world)
+    assert verify(world, key, url).json["result"] == "valid"
+    assert verify(world, key, url.replace("/hawiya/v/", "/v/")).json["result"] == "invalid"
+    spelled = url.replace("https://gov.example", "HTTPS://GOV.EXAMPLE:443")
+    assert verify(world, key, spelled).json["result"] == "valid"

@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
-from identity import agencies, db, ratelimit
+from identity import agencies, db, fields, ratelimit
 from identity.errors import ApiError, Unauthorized
 from identity.holder_api import bearer_token, json_body
-from identity.models import Agency, Beneficiary
+from identity.models import Agency, Beneficiary, api_time
 from verification import receipts
 from verification.checks import Verdict, Verifier, check
 
@@ -62,7 +62,7 @@ def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
         "type": found.type,
         "title": found.title,
         "office": found.office,
-        "issued_at": found.issued_at.isoformat(timespec="seconds"),
+        "issued_at": api_time(found.issued_at),
         "status": found.status,
         "reason": found.reason,
         "superseded_by": found.superseded_by.number if found.superseded_by else None,
@@ -79,7 +79,7 @@ def answer(verdict: Verdict, agency: Agency, purpose: str, sha256: str | None) -
     body: dict[str, Any] = {
         "result": verdict.result,
         "kind": verdict.kind,
-        "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "checked_at": api_time(verdict.checked_at),
         "status_source": verdict.status_source,
         "subject": subject(person, agency.scopes) if person else {},
     }
@@ -97,11 +97,12 @@ def verify() -> Response:
     qr_text, purpose = body.get("qr"), body.get("purpose")
     if not isinstance(qr_text, str) or not qr_text.strip():
         raise ApiError("Send the scanned text as a string in 'qr'.")
-    if not isinstance(purpose, str) or not 1 <= len(purpose.strip()) <= 200:
-        raise ApiError("Say why you are checking in 'purpose' (1 to 200 characters).")
+    try:
+        purpose = fields.free_text("purpose", "purpose", purpose, 1, 200)
+    except fields.InvalidField as invalid:
+        raise ApiError(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
     sha256 = body.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
         raise ApiError("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
-    purpose = purpose.strip()
     verdict = check(qr_text, Verifier(agency, "api"), purpose)
     return jsonify(answer(verdict, agency, purpose, sha256))

@@ -20,6 +20,9 @@ from identity import (
     console_admin,
     csrf,
     db,
+    document_types,
+    document_types_api,
+    document_types_cli,
     errors,
     headers,
     health,
@@ -28,6 +31,7 @@ from identity import (
     holder_documents,
     home,
     i18n,
+    inputs,
     jwks,
     keys_cli,
     login,
@@ -50,12 +54,18 @@ from identity.signing import check_keys_dir
 from verification import api, documents_pages, pages, scan, serve
 
 
+def templates_folder() -> Path:
+    """Return the checkout's top-level templates, or the copy an installed wheel carries here."""
+    checkout = PROJECT_ROOT / "templates"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "templates"
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the defaults, HAWIYA_* variables and test_config; refuse bad settings."""
     app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
-        template_folder=str(PROJECT_ROOT / "templates"),
+        template_folder=str(templates_folder()),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("HAWIYA")
@@ -73,18 +83,20 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
+    inputs.init_app(app)  # first: its `<int:…>` converter must precede every route
     db.init_app(app)
     store.init_app(app)
     sms.init_app(app)
     otp.init_app(app)
     i18n.init_app(app)
+    document_types.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)
     errors.register(app)
     metrics.init_app(app)
     blueprints = (
         *(health, home, login, holder_api, card, history, holder_documents, jwks),
-        *(backoffice_api, pages, documents_pages, api, scan, status_list),
+        *(backoffice_api, document_types_api, pages, documents_pages, api, scan, status_list),
         *(console, console_admin),
     )
     for module in blueprints:
@@ -93,6 +105,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     audit_cli.init_app(app)
     audit_head.init_app(app)
     keys_cli.init_app(app)
+    document_types_cli.init_app(app)
     staff.init_app(app)
     app.cli.add_command(serve.serve_command)
     return app

@@ -1,13 +1,18 @@
 """Is this genuine and valid right now? One `check` behind every path; it reads the live register.
 
-Every check leaves a verification event, which the beneficiary can read ("who checked me").
+Every check of something of ours leaves a verification event, which the beneficiary can read
+("who checked me"); every check at all is counted in the metrics.
 """
 
+import functools
 import re
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
 from identity import credentials, db, documents, metrics, signing
@@ -21,6 +26,11 @@ PUBLIC_PURPOSE = "public"
 # What a beneficiary's own status in the register means for their ID.
 BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
 REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+# The path of one of our URLs under its base: one segment of our own alphabet, nothing that
+# can leave the /v/ or /d/ path.
+OUR_PATH = re.compile(r"/v/([A-Za-z0-9_-][A-Za-z0-9._-]{0,4095})|/d/([A-Za-z0-9_-]{1,64})")
+FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
+ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
 # The statements of every scan, built once with bind parameters: building a statement costs
 # about as much as running it here (bench/verify_bench.py).
 CREDENTIAL_WITH_HOLDER = (
@@ -35,6 +45,12 @@ VERIFICATIONS = metrics.Counter(
     "Checks of IDs and documents (API, scanner and pages), by kind and verdict.",
     kind=KINDS,
     result=VERDICTS,
+)
+# The public pages are the only checks not stored (an agency's always are): their garbage.
+UNRECORDED = metrics.Counter(
+    "hawiya_verifications_unrecorded_total",
+    "Public checks of nothing of ours (no signature of ours, no such document), not stored.",
+    kind=KINDS,
 )
 
 
@@ -59,23 +75,86 @@ class Verdict:
     beneficiary: Beneficiary | None = None
     status_source: str = "live"
     event_id: int | None = None
+    # Ours: a token with our signature (even expired) or a document in the register.
+    genuine: bool = False
 
 
-def parse_qr(text: object) -> tuple[str, str] | None:
-    """Return (kind, token or reference) from a scanned text: one of our URLs or a bare value."""
+def scanned_text(text: object) -> str | None:
+    """Return scanned text without the whitespace around it, or None when it cannot be ours.
+
+    URL parsers drop tabs, CR and LF silently (WHATWG URL, `urlsplit`), so a text with one
+    inside would verify as the genuine code: one spelling per code means refusing every
+    control (C0, DEL, C1), format (bidi controls, zero-width), surrogate, private-use or
+    unassigned character and all whitespace inside. What scanners and clipboards add around a
+    code (spaces, a tab, CR, LF) is trimmed first.
+    """
     if not isinstance(text, str) or len(text) > MAX_QR_TEXT:
         return None
-    text = text.strip()
-    if text.startswith(("http://", "https://")):
-        path = urlsplit(text).path
-        for prefix, kind in (("/v/", "id_card"), ("/d/", "document")):
-            if path.startswith(prefix) and len(path) > len(prefix):
-                return kind, path[len(prefix) :]
+    text = text.strip(FRAMING)
+    if text.isascii():
+        return None if ASCII_FORBIDDEN.search(text) else text
+    if any(char.isspace() or unicodedata.category(char)[0] == "C" for char in text):
         return None
-    if text.count(".") == 2:
-        return "id_card", text
-    if REFERENCE.fullmatch(text):
-        return "document", text
+    return text
+
+
+def _origin_and_prefix(url: str) -> tuple[str, str] | None:
+    """Return (`scheme://host:port`, path without its trailing slash) of an http(s) URL."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "\\" in url or "@" in parts.netloc:
+        return None
+    port = port or (443 if scheme == "https" else 80)
+    return f"{scheme}://{parts.hostname.lower()}:{port}", parts.path.rstrip("/")
+
+
+@functools.lru_cache(maxsize=32)
+def _base(url: str) -> tuple[str, str] | None:
+    """Return _origin_and_prefix of a configured base URL, parsed once: it is on every check."""
+    return _origin_and_prefix(url.strip())
+
+
+def our_url(text: object, bases: Sequence[str]) -> tuple[str, str] | None:
+    """Return (kind, token or reference) of a scanned URL `<base>/v/<token>` or `<base>/d/<ref>`.
+
+    Only URLs under one of `bases` (scheme, host, port and path; PUBLIC_URL first) are ours:
+    a QR pointing anywhere else is not a Hawiya code, whatever its path says.
+    """
+    cleaned = scanned_text(text)
+    return _under(cleaned, bases) if cleaned is not None else None
+
+
+def _under(cleaned: str, bases: Sequence[str]) -> tuple[str, str] | None:
+    """Return what our_url returns, for a text scanned_text has passed."""
+    scanned = _origin_and_prefix(cleaned)
+    if scanned is None:
+        return None
+    origin, path = scanned
+    for base in bases:
+        known = _base(base)
+        if known is None or known[0] != origin or not path.startswith(known[1] + "/"):
+            continue
+        match = OUR_PATH.fullmatch(path[len(known[1]) :])
+        if match:
+            return ("id_card", match[1]) if match[1] else ("document", match[2])
+    return None
+
+
+def parse_qr(text: object, public_url: str) -> tuple[str, str] | None:
+    """Return (kind, token or reference) from a scanned text: one of our URLs or a bare value."""
+    cleaned = scanned_text(text)
+    if cleaned is None:
+        return None
+    if cleaned[:8].lower().startswith(("http://", "https://")):
+        return _under(cleaned, (public_url,))
+    if cleaned.count(".") == 2:
+        return "id_card", cleaned
+    if REFERENCE.fullmatch(cleaned):
+        return "document", cleaned
     return None
 
 
@@ -84,13 +163,14 @@ def check_phone_token(token: str) -> Verdict:
     try:
         claims = credentials.read_phone_token(token)
     except signing.TokenRejected as rejected:
-        return Verdict(rejected.verdict)
+        # PyJWT reports expiry only once the signature has verified: expired is ours.
+        return Verdict(rejected.verdict, genuine=rejected.verdict == "expired")
     # One round trip for the credential and its holder: this is the hot path of every scan.
     found = (
         db.session().execute(CREDENTIAL_WITH_HOLDER, {"id": str(claims["sub"])[:32]}).one_or_none()
     )
     if found is None:
-        return Verdict("not_found", subject_ref=str(claims["sub"])[:64])
+        return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
     credential, person = found
     if credential.status == "revoked":
         result = "revoked"
@@ -100,7 +180,9 @@ def check_phone_token(token: str) -> Verdict:
         result = "suspended"
     else:
         result = "valid"
-    return Verdict(result, subject_ref=credential.id, credential=credential, beneficiary=person)
+    return Verdict(
+        result, subject_ref=credential.id, credential=credential, beneficiary=person, genuine=True
+    )
 
 
 def check_document(reference: str) -> Verdict:
@@ -120,12 +202,13 @@ def document_verdict(document: Document) -> Verdict:
         subject_ref=document.reference,
         document=document,
         beneficiary=document.beneficiary,
+        genuine=True,
     )
 
 
 def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
     """Check what a verifier scanned or typed, and record that they did."""
-    parsed = parse_qr(qr_text)
+    parsed = parse_qr(qr_text, current_app.config["PUBLIC_URL"])
     if parsed is None:
         verdict = Verdict("invalid")
     elif parsed[0] == "id_card":
@@ -136,7 +219,16 @@ def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
 
 
 def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
-    """Store the verification event of a verdict and return the verdict with its event id."""
+    """Store the verification event of a verdict and return the verdict with its event id.
+
+    An agency is authenticated and accountable, so each of its checks is stored, garbage too.
+    A public check is stored only when it names something of ours (`genuine`); any other is
+    only counted, so nobody can fill the database from outside with made-up references.
+    """
+    if verifier.agency is None and not verdict.genuine:
+        VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
+        UNRECORDED.inc(kind=verdict.kind)
+        return verdict
     session = db.session()
     event = {
         "at": verdict.checked_at,

@@ -30,8 +30,10 @@ def lookup() -> tuple[str, int] | BaseResponse:
     number = request.form.get("number", "")[:64]
     code = request.form.get("code", "")[:64]
     try:
-        ratelimit.hit(f"doc-guess:{request.remote_addr}", GUESSES_PER_CLIENT, WINDOW)
-        ratelimit.hit(f"doc-guess:{documents.normalize_code(number)}", GUESSES_PER_NUMBER, WINDOW)
+        # Each limit in its own key space: a "number" spelled like an address is a number.
+        ratelimit.hit(f"doc-guess-client:{request.remote_addr}", GUESSES_PER_CLIENT, WINDOW)
+        key = documents.normalize_number(number)
+        ratelimit.hit(f"doc-guess-number:{key}", GUESSES_PER_NUMBER, WINDOW)
     except TooManyRequests as limited:
         page = render_template("document_lookup.html", number=number, error="too-many")
         return page, limited.status

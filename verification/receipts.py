@@ -3,7 +3,7 @@
 import secrets
 
 from identity import credentials, signing
-from identity.models import Agency
+from identity.models import Agency, api_time
 from verification.checks import Verdict
 
 RECEIPT_TYP = "hawiya-receipt+jwt"
@@ -22,7 +22,7 @@ def issue(verdict: Verdict, agency: Agency, purpose: str) -> str:
         "status_source": verdict.status_source,
         "agency": agency.name,
         "purpose": purpose,
-        "checked_at": verdict.checked_at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "checked_at": api_time(verdict.checked_at),
     }
     return signing.sign(claims, RECEIPT_TYP)
 

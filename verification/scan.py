@@ -6,7 +6,6 @@ never send the verifier to another site. `static/scan.js` applies the same rule 
 """
 
 import logging
-import re
 from urllib.parse import urlsplit
 
 import zxingcpp
@@ -19,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from identity import ratelimit
 from identity.errors import TooManyRequests
+from verification.checks import our_url
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +27,21 @@ bp = Blueprint("scanner", __name__)
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes of the photo itself
 FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the CSRF field
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; checked before Pillow decodes anything
+# Pixels either way: the long side of a 200-megapixel phone photo. The decoder stops at 65,535.
+MAX_SIDE = 16_384
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # JPEG opens phones' multi-picture JPEGs (MPO) too
 UPLOADS_PER_CLIENT, WINDOW = 30, 300
 
-# One path segment of our own alphabet: nothing that can leave the /v/ or /d/ path.
-LOCAL_PATH = re.compile(r"/(v)/([A-Za-z0-9_-][A-Za-z0-9._-]{0,4095})|/(d)/([A-Za-z0-9_-]{1,64})")
+PATH_LETTER = {"id_card": "v", "document": "d"}  # the path on this site of each kind of code
 
 # What a person reads for each refusal, in their language.
 MESSAGES = {
     "missing": _l("Choose a photo of the QR code to upload."),
     "too-large": _l("The photo is too large. Upload a photo of at most 5 MB."),
     "too-many-pixels": _l("The photo has too many pixels. Upload a smaller photo of the code."),
+    "odd-shape": _l(
+        "This image is too wide or too tall to be a photo of a QR code. Upload a photo of the code."
+    ),
     "not-an-image": _l(
         "This file is not a photo we can read. Upload a JPEG, PNG, WebP or GIF image."
     ),
@@ -48,7 +52,10 @@ MESSAGES = {
     "foreign": _l("This QR code is not a Hawiya verification code."),
     "too-many": _l("Too many attempts. Wait a while and try again."),
 }
-STATUS = {"missing": 400, "too-large": 413, "too-many-pixels": 413, "not-an-image": 415}
+STATUS = {
+    "missing": 400, "too-large": 413, "too-many-pixels": 413, "odd-shape": 400,
+    "not-an-image": 415,
+}  # fmt: skip
 
 
 class Refused(Exception):
@@ -59,43 +66,19 @@ class Refused(Exception):
         self.code = code
 
 
-def _origin_and_prefix(url: str) -> tuple[str, str] | None:
-    """Return (`scheme://host:port`, path without its trailing slash) of an http(s) URL."""
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.hostname or "\\" in url or "@" in parts.netloc:
-        return None
-    port = port or (443 if scheme == "https" else 80)
-    return f"{scheme}://{parts.hostname.lower()}:{port}", parts.path.rstrip("/")
-
-
 def local_path(text: str, public_url: str, here: str) -> str | None:
     """Return the path on this site of a scanned text that is one of our verification URLs.
 
     `public_url` is the configured PUBLIC_URL and `here` the URL this app is served at (scheme,
     host and script root); a text on either of them with the path `/v/<token>` or
-    `/d/<reference>` is ours. Anything else (another site, another path) gives None.
+    `/d/<reference>` is ours (checks.our_url, the rule of the agency API too). Anything else
+    (another site, another path, a control character inside) gives None.
     """
-    if len(text) > 4200:
+    found = our_url(text, (public_url, here))
+    if found is None:
         return None
-    scanned = _origin_and_prefix(text)
-    if scanned is None:
-        return None
-    origin, path = scanned
-    local_root = urlsplit(here).path.rstrip("/")
-    for base in (public_url, here):
-        known = _origin_and_prefix(base)
-        if known is None or known[0] != origin or not path.startswith(known[1] + "/"):
-            continue
-        match = LOCAL_PATH.fullmatch(path[len(known[1]) :])
-        if match:
-            kind, value = (match[1], match[2]) if match[1] else (match[3], match[4])
-            return f"{local_root}/{kind}/{value}"
-    return None
+    kind, value = found
+    return f"{urlsplit(here).path.rstrip('/')}/{PATH_LETTER[kind]}/{value}"
 
 
 def read_qr_texts(upload: FileStorage) -> list[str]:
@@ -118,6 +101,8 @@ def read_qr_texts(upload: FileStorage) -> list[str]:
         width, height = image.size
         if width * height > MAX_PIXELS:
             raise Refused("too-many-pixels")
+        if width > MAX_SIDE or height > MAX_SIDE:
+            raise Refused("odd-shape")
         try:
             gray = _grayscale(image)
         except Exception as exc:  # truncated or corrupt data: Pillow raises many kinds

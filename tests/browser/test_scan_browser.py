@@ -131,10 +131,19 @@ def test_the_camera_reads_a_phone_id_and_opens_its_verdict(
     assert all(url.startswith(live_server.url + "/") for url in requests), requests
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "https://evil.example/v/eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+        # Ours but for a tab inside, which the URL parser would drop: one spelling per code.
+        "http://127.0.0.1:50\t00/v/eyJhbGciOiJFUzI1NiJ9.e30.c2ln",
+    ],
+)
 def test_the_camera_does_not_follow_a_code_that_is_not_ours(
-    phone: Page, live_server: LiveServer, camera_file: Path
+    phone: Page, live_server: LiveServer, camera_file: Path, text: str
 ) -> None:
-    write_y4m("https://evil.example/v/eyJhbGciOiJFUzI1NiJ9.e30.c2ln", camera_file)
+    """Prevents following a foreign code, or one of ours spelled with a control character."""
+    write_y4m(text, camera_file)
     requests: list[str] = []
     phone.on("request", lambda request: requests.append(request.url))
     phone.goto(f"{live_server.url}/scan?lang=en")

@@ -8,6 +8,10 @@
   var MAX_SIDE = 800; // frames are scaled down to this many pixels on their longest side
   var FOREIGN_FOR = 4000; // milliseconds the "not ours" message stays after the code went away
   var SEGMENT = /^\/(?:v\/[A-Za-z0-9_-][A-Za-z0-9._-]{0,4095}|d\/[A-Za-z0-9_-]{1,64})$/;
+  // Inside a scanned text: controls, format characters (bidi, zero-width), surrogates, private
+  // use, unassigned and spaces, which URL parsers drop or hide (checks.scanned_text's rule).
+  var FORBIDDEN = /[\p{C}\p{Z}\s]/u;
+  var FRAMING = /^[ \t\r\n]+|[ \t\r\n]+$/g; // what scanners put around a code: trimmed
 
   var form = document.querySelector("[data-upload]");
   if (form) guardUpload(form);
@@ -51,8 +55,10 @@
   // "scheme://host[:port]" and the path without trailing slashes, for an http(s) URL.
   function originAndPath(text) {
     var url;
-    if (typeof text !== "string" || text.length > 4200 || text.indexOf("\\") >= 0) return null;
-    try { url = new URL(text.trim()); } catch (error) { return null; }
+    if (typeof text !== "string" || text.length > 4096 || text.indexOf("\\") >= 0) return null;
+    text = text.replace(FRAMING, "");
+    if (FORBIDDEN.test(text)) return null;
+    try { url = new URL(text); } catch (error) { return null; }
     if (url.protocol !== "https:" && url.protocol !== "http:") return null;
     if (url.username || url.password) return null;
     // The parser resolves "/../" and escapes odd characters; such a text is not one of ours.
