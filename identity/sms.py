@@ -4,7 +4,8 @@ This is the only module that talks to the SMS gateway. Every sender has one meth
 ``send(to, text)``, that returns once the message is accepted or raises SmsFailed: SmsRefused
 when the gateway refused this one message for good (a 4xx other than 429: a number it will not
 deliver to), plain SmsFailed when the gateway itself is failing (a 5xx, a 429, no connection,
-no answer in time), which may affect every message.
+no answer in time) or refuses us whatever the number (401, 403, 404, 405, 407: our token or
+address is wrong), which affects every message.
 """
 
 import http.client
@@ -31,6 +32,10 @@ class SmsFailed(Exception):
 
 class SmsRefused(SmsFailed):
     """The gateway refused this message for good (e.g. its number): not an outage."""
+
+
+# Answers about our request, not its number: a wrong token (401, 403, 407) or URL (404, 405).
+OUR_MISTAKE = frozenset({401, 403, 404, 405, 407})
 
 
 class SmsSender(Protocol):
@@ -136,6 +141,10 @@ class HttpSmsSender:
             exc.close()
             if exc.code >= 500 or exc.code == 429:
                 raise _Retry(f"HTTP {exc.code}") from None
+            if exc.code in OUR_MISTAKE:
+                # Our token or URL is wrong: every message would be refused alike, so this is
+                # an outage for everyone (final: asking again cannot help), not one number's.
+                raise SmsFailed(f"HTTP {exc.code}: check HAWIYA_SMS_HTTP_URL and _TOKEN") from None
             raise SmsRefused(f"HTTP {exc.code}") from None
         except urllib.error.URLError as exc:
             raise _Retry(_describe(exc.reason)) from None

@@ -161,9 +161,9 @@ def test_gives_up_after_the_configured_attempts(gateway: Gateway) -> None:
     assert len(gateway.requests) == 3
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+@pytest.mark.parametrize("status", [400, 410, 422])
 def test_a_client_error_is_final_and_not_retried(gateway: Gateway, status: int) -> None:
-    """A 4xx is the gateway refusing this message: SmsRefused, which is not an outage."""
+    """A 4xx about the message is the gateway refusing this number: SmsRefused, not an outage."""
     gateway.script = [status, 200]
 
     with pytest.raises(SmsRefused, match=f"HTTP {status}"):
@@ -183,6 +183,21 @@ def test_a_failing_gateway_is_an_outage_not_a_refusal(
         gateway.sender(timeout=0.3, attempts=2).send(NUMBER, TEXT)
 
     assert not isinstance(failed.value, SmsRefused)
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 405, 407])
+def test_a_gateway_refusing_our_token_or_address_is_an_outage(
+    gateway: Gateway, status: int
+) -> None:
+    """Prevents a wrong token or URL passing for one number's refusal: every sign-in would
+    silently send nothing while answering as usual, and no breaker would say so."""
+    gateway.script = [status, 200]
+
+    with pytest.raises(SmsFailed, match=f"HTTP {status}") as failed:
+        gateway.sender(attempts=3).send(NUMBER, TEXT)
+
+    assert not isinstance(failed.value, SmsRefused)
+    assert len(gateway.requests) == 1  # final: asking again cannot help
 
 
 def test_a_refused_connection_is_an_outage_not_a_refusal() -> None:
