@@ -114,7 +114,8 @@ def refuse_unstorable_text() -> None:
         for key, values in multidict.lists():
             texts.append(key)
             texts.extend(values)
-    if not all(storable(text) for text in texts):
+    # A multipart part whose name werkzeug cannot read (`name="a\\"`) comes with the key None.
+    if not all(text is None or storable(text) for text in texts):
         raise UnstorableText()
 
 

@@ -286,3 +286,13 @@ def test_form_fields_are_checked_only_as_text(client: FlaskClient) -> None:
     token = csrf_from(client.get("/d").text)
     page = client.post("/d", data={"number": "رقم 😀" * 10, "code": "x", "csrf_token": token})
     assert page.status_code == 404
+
+
+def test_a_form_part_whose_name_cannot_be_read_is_not_a_crash(client: FlaskClient) -> None:
+    """Prevents the 500 a multipart part named `a\\` gave (werkzeug hands its key over as None)."""
+    body = b'--B\r\nContent-Disposition: form-data; name="a\\"\r\n\r\nv\r\n--B--\r\n'
+    answer = client.post(
+        "/api/v1/documents", data=body, content_type="multipart/form-data; boundary=B"
+    )
+    assert answer.status_code == 401
+    assert answer.get_json()["error"]["code"] == "unauthorized"
