@@ -14,14 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from identity import audit, db
+from identity import audit, db, fields
 from identity.models import DOCUMENT_TYPE_LABEL_MAX, DocumentType, utcnow
 
 KEY = re.compile(r"[a-z][a-z0-9_-]{1,39}")
 LABEL_MIN = 2
 # C0/C1 controls, lone surrogates, and the bidirectional embeddings, overrides and isolates that
 # would make a label read differently from what it holds (every page and PDF shows it).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 # Labels are public: a long number in one is most likely a civil ID or file number pasted there.
 _LONG_NUMBER = re.compile(r"\d{7,}")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -77,13 +76,12 @@ def clean_key(raw: object) -> str:
 
 def clean_label(raw: object, name: str, arabic: bool = False) -> str:
     """Return a label with its spaces tidied, or raise DocumentTypeRefused saying why not."""
-    text = raw if isinstance(raw, str) else ""
-    if _UNSAFE.search(text):
-        raise DocumentTypeRefused(
-            "invalid-input", f"The {name} must not hold control or direction characters."
-        )
+    try:  # the one rule for text people read: no control or direction-override characters
+        text = fields.free_text(name, f"The {name}", raw, LABEL_MIN, DOCUMENT_TYPE_LABEL_MAX)
+    except fields.InvalidField as invalid:
+        raise DocumentTypeRefused("invalid-input", fields.sentence(invalid)) from None
     label = " ".join(text.split())
-    if not LABEL_MIN <= len(label) <= DOCUMENT_TYPE_LABEL_MAX:
+    if len(label) < LABEL_MIN:
         raise DocumentTypeRefused(
             "invalid-input",
             f"The {name} must be {LABEL_MIN} to {DOCUMENT_TYPE_LABEL_MAX} characters.",
