@@ -95,8 +95,8 @@ INK = 230  # a rendered grey level darker than this is content
 RENDER_MAX_PX = 1400  # the longer side of the page image searched for a free corner
 
 # What parsing, drawing and stamping one upload may spend, in its child process. A normal letter
-# needs about 0.5 s (most of it loading the libraries) and 90 MB; a 600 dpi colour scan of A4
-# well under 300 MB.
+# needs under a second (most of it loading the libraries) and about 90 MB; a 600 dpi colour
+# scan of A4 well under 300 MB.
 RENDER_MEMORY = 768 * 1024 * 1024  # address space, bytes (RLIMIT_AS)
 RENDER_CPU_SECONDS = 5  # RLIMIT_CPU
 RENDER_SECONDS = 10  # wall clock, from the child's start: a loaded machine gives it less CPU
