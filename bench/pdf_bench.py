@@ -1,5 +1,6 @@
-"""PDF bombs: how long stamping takes, and the peak memory of the server's process and of
-PDFium's child, for a normal letter and for each hostile PDF of tests/hostile_pdfs.py.
+"""PDF bombs: how long stamping takes, and the peak memory of the server's process and of the
+child that parses the upload, for a normal letter and for each hostile PDF of
+tests/hostile_pdfs.py.
 
 Each case runs in a fresh interpreter, so one case's memory is not counted in the next.
 """
@@ -47,7 +48,7 @@ def case(name: str) -> Row:
     return (
         f"pdf: {name}",
         f"{took:.2f} s",
-        f"{size / 1024:.1f} KB, {result}; peak RSS {own} MB here, {child} MB in PDFium's child",
+        f"{size / 1024:.1f} KB, {result}; peak RSS {own} MB here, {child} MB in the child",
     )
 
 

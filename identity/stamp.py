@@ -10,13 +10,19 @@ Three libraries, each for what it does best:
   encryption detection, original streams kept byte for byte, and a deterministic file /ID, so
   the same inputs give the same bytes (and the same stored SHA-256).
 - pypdfium2 (PDFium, Chrome's renderer) renders the first page to find a blank corner, and
-  opens every upload a second time: a file the two parsers read differently is refused. It
-  runs only in a child process (identity/pdfium_render.py) capped in memory, CPU and wall-clock
-  time, so a PDF bomb costs one bounded process, never the server's memory or its uploads.
+  opens every upload a second time: a file the two parsers read differently is refused.
 - fpdf2 draws the stamp: the QR as vector rectangles, and Arabic shaped right to left by
   HarfBuzz (uharfbuzz) in Amiri (SIL OFL 1.1, from the fontpkg-amiri package), subset and
   embedded; English and the number and code in the PDF core fonts Helvetica and Courier.
+
+The server's process never parses an upload: check() and stamp() only screen its first and last
+bytes, then hand it to a child process (identity/pdf_child.py) capped in memory, CPU and
+wall-clock time, which runs answer() and sends back the page count, the stamped PDF or a
+refusal over a pipe. A PDF bomb, for qpdf or for PDFium, costs one bounded process, never the
+server's memory or its other uploads.
 """
+
+from __future__ import annotations  # FPDF in annotations, loaded only to draw (see _canvas)
 
 import io
 import json
@@ -30,14 +36,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import fontpkg_amiri
 import pikepdf
 import segno
-from fpdf import FPDF
 from PIL import Image
 
 from identity import qr
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_PAGES = 200
@@ -85,8 +94,9 @@ STEP_MM = 3.0
 INK = 230  # a rendered grey level darker than this is content
 RENDER_MAX_PX = 1400  # the longer side of the page image searched for a free corner
 
-# What PDFium may spend on one upload, in its child process. A normal letter needs about 0.1 s
-# and 25 MB; a 600 dpi colour scan of A4 well under 300 MB.
+# What parsing, drawing and stamping one upload may spend, in its child process. A normal letter
+# needs under a second (most of it loading the libraries) and about 90 MB; a 600 dpi colour
+# scan of A4 well under 300 MB.
 RENDER_MEMORY = 768 * 1024 * 1024  # address space, bytes (RLIMIT_AS)
 RENDER_CPU_SECONDS = 5  # RLIMIT_CPU
 RENDER_SECONDS = 10  # wall clock, from the child's start: a loaded machine gives it less CPU
@@ -94,6 +104,10 @@ RENDER_SLOTS = 2  # children at once in this process: bounds the memory a burst 
 # Declared pixels of any one image (an A3 page scanned at 600 dpi has 70 million): a viewer of
 # the stamped document decodes them all, whatever our render skipped.
 IMAGE_MAX_PIXELS = 100_000_000
+# The largest stamped PDF the child sends back: qpdf writes the object streams it rebuilds
+# uncompressed (compress_streams=False keeps every original stream as it was), so a file may
+# grow; what is larger would cost the server's process its memory, so it is refused.
+STAMPED_MAX_BYTES = 4 * MAX_BYTES
 
 AMIRI = fontpkg_amiri.ROOT / "files" / "Amiri-Regular.ttf"
 if not AMIRI.is_file():  # fail at start-up, not at the first document
@@ -152,9 +166,13 @@ class Seen:
 
 
 def check(data: bytes) -> int:
-    """Refuse anything that is not a usable PDF; return its page count."""
-    with _opened(data) as (pdf, _):
-        return len(pdf.pages)
+    """Refuse anything that is not a usable PDF; return its page count.
+
+    The PDF is parsed in a child process within the limits (see _in_child).
+    """
+    _screen(data)
+    head, _ = _in_child("check", {}, bytes(data))
+    return int(head["pages"])
 
 
 def stamp(
@@ -168,12 +186,112 @@ def stamp(
 ) -> bytes:
     """Return the PDF with a verification stamp on a free corner of page 1, or on a new page.
 
-    Whatever in it a viewer could run or open by itself is removed first (see _disarm).
+    Whatever in it a viewer could run or open by itself is removed first (see _disarm). The
+    PDF is parsed, disarmed and stamped in a child process within the limits (see _in_child).
     Raise PdfRefused for a bad file and ValueError if url needs a QR bigger than version 5.
     """
+    qr.make(url, error=qr.DOCUMENT_ERROR, max_version=qr.DOCUMENT_MAX_VERSION)  # the ValueError
+    _screen(data)
+    fields = {"url": url, "number": number, "code": code, "issued_on": issued_on,
+              "office_ar": office_ar, "office_en": office_en}  # fmt: skip
+    _, stamped = _in_child("stamp", fields, bytes(data))
+    return stamped
+
+
+def _screen(data: bytes) -> None:
+    """Refuse, without parsing it, what cannot be a usable PDF: too large, not one, cut short."""
+    if not isinstance(data, bytes | bytearray):
+        raise TypeError("data must be bytes")
+    if len(data) > MAX_BYTES:
+        raise PdfRefused("pdf-too-large")
+    if not data.startswith(b"%PDF-"):
+        raise PdfRefused("not-a-pdf")
+    # A file cut short loses its last end-of-file marker; Acrobat also looks in the last 1 KiB.
+    if b"%%EOF" not in data[-1024:]:
+        raise PdfRefused("pdf-malformed")
+
+
+def _in_child(mode: str, fields: dict[str, str], data: bytes) -> tuple[dict[str, Any], bytes]:
+    """Return the child's answer to mode (check or stamp) for data: its head and the stamped PDF.
+
+    A child that runs out of memory or CPU time, or is killed at RENDER_SECONDS, refuses the
+    upload; at most RENDER_SLOTS children run at once, each for RENDER_SECONDS at most. A
+    refusal the child found is raised here with its code.
+    """
+    command = [
+        sys.executable, "-I", "-m", "identity.pdf_child", str(RENDER_MEMORY),
+        str(RENDER_CPU_SECONDS), str(RENDER_MAX_PX), mode,
+    ]  # fmt: skip
+    request = json.dumps(fields).encode() + b"\n" + data  # JSON escapes every newline
+    with _render_slots:
+        try:
+            # Our own interpreter and module, no shell: nothing of the upload is in command.
+            child = subprocess.run(  # noqa: S603
+                command, input=request, capture_output=True, timeout=RENDER_SECONDS, check=False
+            )
+        except subprocess.TimeoutExpired:  # run() has killed it
+            log.warning("PDF refused: it took more than %s s to read", RENDER_SECONDS)
+            raise PdfRefused("pdf-too-complex") from None
+    line, _, body = child.stdout.partition(b"\n")
+    head = _head(line) if child.returncode == 0 else {}
+    if head.get("refused") in MESSAGES:
+        raise PdfRefused(str(head["refused"]))
+    if not (("pages" in head and mode == "check") or head.get("stamped") == len(body)):
+        # Out of memory or CPU time, as a rule; the last line says so if it is anything else.
+        last = child.stderr.decode(errors="replace").strip().rsplit("\n", 1)[-1][:200]
+        log.warning("PDF refused: its child process ended with %s %s", child.returncode, last)
+        raise PdfRefused("pdf-too-complex")
+    return head, body
+
+
+def _head(line: bytes) -> dict[str, Any]:
+    """Return the child's answer line as a dictionary, or {} if it is not one (it was cut)."""
+    try:
+        head = json.loads(line)
+    except ValueError:
+        return {}
+    return head if isinstance(head, dict) else {}
+
+
+# In the child process (identity/pdf_child.py): parsing, checking and stamping the upload
+
+
+def answer(
+    mode: str, fields: dict[str, str], data: bytes, max_px: int
+) -> tuple[dict[str, Any], bytes]:
+    """Check or stamp data (mode) in this process; return the answer for the parent.
+
+    The answer is {"pages": n} (check), {"stamped": length} and the stamped PDF (stamp), or
+    {"refused": code}. Run only in the child, within its limits: data is parsed here.
+    """
+    try:
+        if mode == "check":
+            with _opened(data, max_px) as (pdf, _):
+                return {"pages": len(pdf.pages)}, b""
+        stamped = _stamped(data, max_px, **fields)
+    except PdfRefused as refused:
+        return {"refused": refused.code}, b""
+    except MemoryError:  # qpdf's or Python's share of the memory cap ran out
+        return {"refused": "pdf-too-complex"}, b""
+    if len(stamped) > STAMPED_MAX_BYTES:
+        return {"refused": "pdf-too-complex"}, b""
+    return {"stamped": len(stamped)}, stamped
+
+
+def _stamped(
+    data: bytes,
+    max_px: int,
+    url: str,
+    number: str,
+    code: str,
+    issued_on: str,
+    office_ar: str,
+    office_en: str,
+) -> bytes:
+    """Return data disarmed and stamped (see stamp); raise PdfRefused for a bad file."""
     symbol = qr.make(url, error=qr.DOCUMENT_ERROR, max_version=qr.DOCUMENT_MAX_VERSION)
     text = StampText(url, *(_clean(v) for v in (number, code, issued_on, office_ar, office_en)))
-    with _opened(data, render=True) as (pdf, seen):
+    with _opened(data, max_px, render=True) as (pdf, seen):
         try:
             box, spot = _free_corner(seen)
             _disarm(pdf)
@@ -190,6 +308,7 @@ def stamp(
                     compress_streams=False,  # keep every original stream exactly as it was
                     stream_decode_level=pikepdf.StreamDecodeLevel.none,
                 )
+            _refuse_if_out_of_memory(pdf)
         except (pikepdf.PdfError, RuntimeError, TypeError) as exc:
             # check() passed, yet page 1 is built in a way we cannot stamp (say, /Resources
             # is a stream), or qpdf could not write an object it had read.
@@ -198,21 +317,11 @@ def stamp(
 
 
 @contextmanager
-def _opened(data: bytes, render: bool = False) -> Iterator[tuple[pikepdf.Pdf, Seen]]:
-    """Open data as a PDF after the cheap checks; refuse what is not a usable PDF.
+def _opened(data: bytes, max_px: int, render: bool = False) -> Iterator[tuple[pikepdf.Pdf, Seen]]:
+    """Open data, screened already, as a PDF; refuse what is not a usable PDF.
 
     Yield it with what PDFium saw of it (page 1 rendered if render is true).
     """
-    if not isinstance(data, bytes | bytearray):
-        raise TypeError("data must be bytes")
-    data = bytes(data)
-    if len(data) > MAX_BYTES:
-        raise PdfRefused("pdf-too-large")
-    if not data.startswith(b"%PDF-"):
-        raise PdfRefused("not-a-pdf")
-    # A file cut short loses its last end-of-file marker; Acrobat also looks in the last 1 KiB.
-    if b"%%EOF" not in data[-1024:]:
-        raise PdfRefused("pdf-malformed")
     try:
         pdf = pikepdf.open(io.BytesIO(data))
     except pikepdf.PasswordError:
@@ -227,15 +336,24 @@ def _opened(data: bytes, render: bool = False) -> Iterator[tuple[pikepdf.Pdf, Se
             pages = len(pdf.pages)
         except (pikepdf.PdfError, ValueError, RuntimeError) as exc:
             raise PdfRefused("pdf-malformed") from exc
+        _refuse_if_out_of_memory(pdf)
         if pages == 0:
             raise PdfRefused("pdf-empty")
         if pages > MAX_PAGES:
             raise PdfRefused("pdf-too-many-pages")
         _refuse_oversized_images(pdf)
-        seen = _pdfium(data, render)
+        _refuse_if_out_of_memory(pdf)
+        seen = _pdfium(data, max_px, render)
         if seen.pages != pages:
             raise PdfRefused("pdf-malformed")
         yield pdf, seen
+
+
+def _refuse_if_out_of_memory(pdf: pikepdf.Pdf) -> None:
+    """Refuse pdf if qpdf ran out of memory reading it: say, an object stream that inflates to
+    gigabytes. qpdf only warns, treats the object as null and goes on (to 'no pages', say)."""
+    if any("bad_alloc" in warning for warning in pdf.get_warnings()):
+        raise PdfRefused("pdf-too-complex")
 
 
 def _refuse_oversized_images(pdf: pikepdf.Pdf) -> None:
@@ -260,42 +378,35 @@ def _refuse_oversized_images(pdf: pikepdf.Pdf) -> None:
             raise PdfRefused("pdf-too-complex")
 
 
-def _pdfium(data: bytes, render: bool) -> Seen:
-    """Return what PDFium sees of data, read in a child process within the render limits.
+def _pdfium(data: bytes, max_px: int, render: bool) -> Seen:
+    """Return what PDFium sees of data: its page count (None: it cannot open it) and, when
+    render is true, page 1's box and its image in grey, the longer side max_px at most."""
+    import pypdfium2  # only in the child: the server's process never loads PDFium
 
-    A child that runs out of memory or CPU time, or is killed at RENDER_SECONDS, refuses the
-    upload; at most RENDER_SLOTS children run at once, each for RENDER_SECONDS at most.
-    """
-    command = [
-        sys.executable, "-I", "-m", "identity.pdfium_render", str(RENDER_MEMORY),
-        str(RENDER_CPU_SECONDS), str(RENDER_MAX_PX), "render" if render else "count",
-    ]  # fmt: skip
-    with _render_slots:
-        try:
-            # Our own interpreter and module, no shell: nothing of the upload is in command.
-            child = subprocess.run(  # noqa: S603
-                command, input=data, capture_output=True, timeout=RENDER_SECONDS, check=False
-            )
-        except subprocess.TimeoutExpired:  # run() has killed it
-            log.warning("PDF refused: PDFium took more than %s s to read it", RENDER_SECONDS)
-            raise PdfRefused("pdf-too-complex") from None
-    head, _, pixels = child.stdout.partition(b"\n")
-    if child.returncode != 0 or not head:
-        # Out of memory or CPU time, as a rule; the last line says so if it is anything else.
-        last = child.stderr.decode(errors="replace").strip().rsplit("\n", 1)[-1][:200]
-        log.warning("PDF refused: PDFium's process ended with %s %s", child.returncode, last)
-        raise PdfRefused("pdf-too-complex")
-    seen = json.loads(head)
-    if seen["pages"] is None or "box" not in seen:
-        return Seen(seen["pages"])
-    x0, y0, x1, y1 = seen["box"]
-    box = PageBox(x0, y0, x1, y1, seen["rotate"])
-    width, height = seen["size"]
-    if "image" not in seen:
-        return Seen(seen["pages"], box, (width, height))
-    columns, rows, stride = seen["image"]
-    image = Image.frombuffer("L", (columns, rows), pixels, "raw", "L", stride, 1)
-    return Seen(seen["pages"], box, (width, height), seen["scale"], image)
+    try:
+        document = pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError:
+        return Seen(None)
+    try:
+        if not render or not len(document):
+            return Seen(len(document))
+        page = document[0]
+        width, height = page.get_size()
+        x0, y0, x1, y1 = page.get_bbox()
+        box = PageBox(x0, y0, x1, y1, page.get_rotation())
+        if width < 1 or height < 1:
+            return Seen(len(document), box, (width, height))
+        # The pixel budget: the longer side is at most max_px pixels, whatever the page's size.
+        scale = min(1.0, max_px / max(width, height))
+        bitmap = page.render(
+            scale=scale, grayscale=True, force_bitmap_format=pypdfium2.raw.FPDFBitmap_Gray
+        )
+        image = Image.frombuffer(
+            "L", (bitmap.width, bitmap.height), bytes(bitmap.buffer), "raw", "L", bitmap.stride, 1
+        )
+        return Seen(len(document), box, (width, height), scale, image)
+    finally:
+        document.close()
 
 
 @dataclass(frozen=True)
@@ -527,6 +638,8 @@ def _stamp_page(symbol: segno.QRCode, text: StampText) -> pikepdf.Pdf:
 
 def _canvas(size: tuple[float, float]) -> FPDF:
     """Return an fpdf2 document with one blank page of size (mm) and the Amiri font."""
+    from fpdf import FPDF  # 0.4 s to load: a child that only counts pages does without it
+
     pdf = FPDF(unit="mm", format=size)
     pdf.set_creation_date(FIXED_DATE)
     pdf.core_fonts_encoding = "cp1252"  # what _latin() checks

@@ -2,6 +2,7 @@
 
 import hashlib
 import io
+import json
 import os
 import subprocess
 import sys
@@ -401,16 +402,35 @@ def test_each_render_limit_alone_ends_the_child_and_refuses_the_upload(
 
 
 def test_an_image_declaring_too_many_pixels_is_refused_before_any_render(monkeypatch) -> None:
-    """PDFium skips an image it cannot afford, but the viewers of the stamped file would not."""
+    """PDFium skips an image it cannot afford, but the viewers of the stamped file would not.
 
-    def no_child(*args, **kwargs):
+    answer() is what the child runs; here it runs in this process, PDFium replaced by a trap.
+    """
+
+    def no_render(*args, **kwargs):
         raise AssertionError("PDFium was started")
 
-    monkeypatch.setattr(stamp.subprocess, "run", no_child)
-    for call in (stamp.check, lambda d: stamp.stamp(d, **FIELDS)):
-        with pytest.raises(stamp.PdfRefused) as refused:
-            call(hostile_pdfs.huge_image())
-        assert refused.value.code == "pdf-too-complex"
+    monkeypatch.setattr(stamp, "_pdfium", no_render)
+    for mode in ("check", "stamp"):
+        fields = {} if mode == "check" else FIELDS
+        head, _ = stamp.answer(mode, fields, hostile_pdfs.huge_image(), stamp.RENDER_MAX_PX)
+        assert head == {"refused": "pdf-too-complex"}
+
+
+def test_a_stamped_pdf_too_large_to_send_back_is_refused_in_the_child(monkeypatch) -> None:
+    """The child sends back at most STAMPED_MAX_BYTES: the answer cannot fill the server's memory.
+
+    qpdf writes the object streams it rebuilds uncompressed, so a stamped file can outgrow its
+    upload many times over.
+    """
+    data = letter(1)
+    head, body = stamp.answer("stamp", FIELDS, data, stamp.RENDER_MAX_PX)
+    assert head == {"stamped": len(body)}
+    monkeypatch.setattr(stamp, "STAMPED_MAX_BYTES", len(body) - 1)
+    assert stamp.answer("stamp", FIELDS, data, stamp.RENDER_MAX_PX) == (
+        {"refused": "pdf-too-complex"},
+        b"",
+    )
 
 
 def test_a_bomb_in_every_render_slot_does_not_stop_a_normal_pdf_being_stamped() -> None:
@@ -434,8 +454,8 @@ def test_a_bomb_in_every_render_slot_does_not_stop_a_normal_pdf_being_stamped() 
     assert sorted(results) == ["pdf-too-complex"] * stamp.RENDER_SLOTS + ["stamped"]
 
 
-def test_pdfium_runs_in_a_child_process_with_its_limits(monkeypatch) -> None:
-    """The render is never done in the server's own process, and the child gets the limits."""
+def test_every_upload_is_parsed_in_a_child_process_with_its_limits(monkeypatch) -> None:
+    """check() and stamp() each hand the upload to the child, and the child gets the limits."""
     calls = []
     run = subprocess.run
 
@@ -444,16 +464,73 @@ def test_pdfium_runs_in_a_child_process_with_its_limits(monkeypatch) -> None:
         return run(command, **kwargs)
 
     monkeypatch.setattr(stamp.subprocess, "run", spy)
+    assert stamp.check(letter(1)) == 1
     stamp.stamp(letter(1), **FIELDS)
-    assert calls, "PDFium ran in this process"
+    assert [command[-1] for command, _ in calls] == ["check", "stamp"]
     for command, kwargs in calls:
-        assert command[:4] == [sys.executable, "-I", "-m", "identity.pdfium_render"]
+        assert command[:4] == [sys.executable, "-I", "-m", "identity.pdf_child"]
         assert command[4:7] == [
             str(stamp.RENDER_MEMORY),
             str(stamp.RENDER_CPU_SECONDS),
             str(stamp.RENDER_MAX_PX),
         ]
         assert kwargs["timeout"] == stamp.RENDER_SECONDS
+
+
+def test_the_servers_process_never_parses_an_upload(monkeypatch) -> None:
+    """Neither qpdf nor PDFium reads an upload in the server's process, bomb or letter.
+
+    Before, qpdf parsed every upload here: the object-stream bomb added 430 MB to its peak.
+    """
+
+    def trap(*args, **kwargs):
+        raise AssertionError("an upload was parsed in the server's process")
+
+    for owner, name in ((pikepdf, "open"), (pikepdf.Pdf, "open"), (pypdfium2, "PdfDocument")):
+        monkeypatch.setattr(owner, name, trap)
+    assert stamp.check(letter(2)) == 2
+    assert stamp.stamp(letter(2), **FIELDS).startswith(b"%PDF-")
+    for call in (stamp.check, lambda d: stamp.stamp(d, **FIELDS)):
+        with pytest.raises(stamp.PdfRefused) as refused:
+            call(hostile_pdfs.object_stream())
+        assert refused.value.code == "pdf-too-complex"
+
+
+MEASURED = """
+import json, resource
+from identity import stamp
+from tests import hostile_pdfs
+from tests.test_stamp import FIELDS
+bomb = hostile_pdfs.object_stream()
+stamp.check(hostile_pdfs.edited(lambda pdf: None))  # the libraries loaded, a letter read
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+codes = []
+for call in (stamp.check, lambda d: stamp.stamp(d, **FIELDS)):
+    try:
+        call(bomb)
+    except stamp.PdfRefused as refused:
+        codes.append(refused.code)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps([codes, (after - before) // 1024]))
+"""
+
+
+def test_an_object_stream_bomb_leaves_the_servers_memory_as_it_was() -> None:
+    """A 1.3 KB PDF whose object stream inflates to 400 MB costs the server's process nothing.
+
+    Measured in a fresh interpreter, whose peak resident memory no earlier test has raised.
+    Before, qpdf inflated it here (peak + 500 MB); a larger one would have taken gigabytes.
+    """
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURED],
+        cwd=Path(__file__).parents[1],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    codes, grown_mb = json.loads(done.stdout)
+    assert grown_mb < 32
+    assert codes == ["pdf-too-complex", "pdf-too-complex"]
 
 
 ACTIVE_KEYS = {"/AA", "/JS", "/JavaScript", "/EmbeddedFiles", "/EF", "/AF", "/XFA"}
