@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 KEY_SUFFIX = ".pem"
 RETIRED_SUFFIX = ".retired"
 ALGORITHM = "ES256"
+ISSUER = "hawiya"  # the `iss` of every token we sign; short, since it grows the phone QR
 # Checked before anything is parsed: a phone QR token is about 300 characters.
 MAX_TOKEN_CHARS = 4096
 # Header members that would let a token name its own verification key (RFC 8725 §3.10).

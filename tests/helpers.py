@@ -6,9 +6,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from identity import agencies, credentials, db, otp
-from identity.beneficiaries import Record, find, upsert_many
+from identity import db
+from identity.access import agencies
+from identity.digital_id import credentials
 from identity.models import Credential
+from identity.register.beneficiaries import Record, find, upsert_many
+from identity.signin import otp
 from identity.sms import RecordingSmsSender
 from identity.store import MemoryStore
 
@@ -165,10 +168,10 @@ def make_pdf(pages: int = 3, text: str = "Housing file statement") -> bytes:
 
 def backoffice_token(app: Flask) -> str:
     """Create a back-office token in the app and return it."""
-    from identity import tokens
+    from identity.access import api_tokens
 
     with app.app_context():
-        new = tokens.create(db.session(), "backoffice", "test")
+        new = api_tokens.create(db.session(), "backoffice", "test")
         db.session().commit()
         return new.token
 
@@ -205,7 +208,7 @@ def make_staff(app: Flask, role: str, username: str | None = None) -> tuple[str,
     """Create a staff user; return (username, one-time password, TOTP secret)."""
     from uuid import uuid4
 
-    from identity import staff
+    from identity.access import staff
 
     name = username or f"{role}-{uuid4().hex[:8]}"
     with app.app_context():

@@ -13,7 +13,8 @@ from sqlalchemy import DateTime, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from identity import audit, db
+from identity import db
+from identity.audit import chain
 from identity.models import AuditEvent, Beneficiary
 
 FATIMA_CIVIL_ID = "288020122596"
@@ -24,7 +25,7 @@ def append(app: Flask, count: int, start: int = 1) -> None:
     with app.app_context():
         for n in range(start, start + count):
             with db.transaction() as session:
-                audit.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
+                chain.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
 
 
 def rows(app: Flask) -> list[AuditEvent]:
@@ -43,14 +44,14 @@ def execute(app: Flask, sql: str, **params: Any) -> None:
         session.execute(text(sql), params)
 
 
-def verify(app: Flask) -> audit.VerifyResult:
+def verify(app: Flask) -> chain.VerifyResult:
     with app.app_context():
-        return audit.verify_chain(db.session())
+        return chain.verify_chain(db.session())
 
 
 def head(app: Flask) -> tuple[int, str] | None:
     with app.app_context():
-        return audit.head(db.session())
+        return chain.head(db.session())
 
 
 def cli(app: Flask) -> FlaskCliRunner:
@@ -74,11 +75,11 @@ def fatima() -> Beneficiary:
 def test_each_event_links_to_the_one_before(any_app: Flask) -> None:
     append(any_app, 3)
     first, second, third = rows(any_app)
-    assert first.prev_hash == audit.GENESIS == "0" * 64
+    assert first.prev_hash == chain.GENESIS == "0" * 64
     assert second.prev_hash == first.hash
     assert third.prev_hash == second.hash
     assert len({first.hash, second.hash, third.hash}) == 3
-    assert verify(any_app) == audit.VerifyResult(ok=True, checked=3)
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=3)
     assert head(any_app) == (third.id, third.hash)
 
 
@@ -86,7 +87,7 @@ def test_the_hash_covers_the_previous_hash_and_every_field(any_app: Flask) -> No
     """Pin the documented definition, so a verifier outside this code can recompute it."""
     with any_app.app_context(), db.transaction() as session:
         details = {"reason": "طلب المستفيد", "b": [1, 2], "a": None}
-        audit.record(session, "staff:alice", "credential.revoke", "credential:abc", details)
+        chain.record(session, "staff:alice", "credential.revoke", "credential:abc", details)
     (event,) = rows(any_app)
     assert event.details == '{"a":null,"b":[1,2],"reason":"طلب المستفيد"}'
     at = event.at.replace(tzinfo=event.at.tzinfo or UTC).astimezone(UTC)
@@ -96,7 +97,7 @@ def test_the_hash_covers_the_previous_hash_and_every_field(any_app: Flask) -> No
         separators=(",", ":"), ensure_ascii=False,
     )  # fmt: skip
     assert at.isoformat(timespec="microseconds").endswith("+00:00")
-    expected = hashlib.sha256(f"{audit.GENESIS}\n{payload}".encode()).hexdigest()
+    expected = hashlib.sha256(f"{chain.GENESIS}\n{payload}".encode()).hexdigest()
     assert event.hash == expected
 
 
@@ -106,13 +107,13 @@ def test_times_are_hashed_in_utc_whatever_the_session_time_zone(any_app: Flask) 
         if session.connection().dialect.name == "postgresql":
             session.execute(text("SET LOCAL TIME ZONE 'Asia/Kuwait'"))
         for n in range(3):
-            audit.record(session, "staff:alice", "test.append", f"item:{n}")
-        assert audit.verify_chain(session) == audit.VerifyResult(ok=True, checked=3)
+            chain.record(session, "staff:alice", "test.append", f"item:{n}")
+        assert chain.verify_chain(session) == chain.VerifyResult(ok=True, checked=3)
 
 
 def test_an_empty_log_has_no_head_and_verifies(any_app: Flask) -> None:
     assert head(any_app) is None
-    assert verify(any_app) == audit.VerifyResult(ok=True, checked=0)
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=0)
 
 
 # One transaction with the change it records
@@ -122,7 +123,7 @@ def test_record_does_not_commit_for_the_caller(any_app: Flask) -> None:
     with any_app.app_context():
         engine = db.get_db().engine
         with Session(engine) as writer:
-            audit.record(writer, "staff:alice", "test.append", "item:1")
+            chain.record(writer, "staff:alice", "test.append", "item:1")
             with Session(engine) as reader:
                 assert reader.scalar(select(func.count()).select_from(AuditEvent)) == 0
             writer.commit()
@@ -132,8 +133,8 @@ def test_record_does_not_commit_for_the_caller(any_app: Flask) -> None:
 def test_a_rolled_back_change_leaves_no_audit_row(any_app: Flask) -> None:
     with pytest.raises(RuntimeError), any_app.app_context(), db.transaction() as session:
         session.add(fatima())
-        subject = audit.subject_for_civil_id(FATIMA_CIVIL_ID)
-        audit.record(session, "staff:alice", "beneficiary.create", subject)
+        subject = chain.subject_for_civil_id(FATIMA_CIVIL_ID)
+        chain.record(session, "staff:alice", "beneficiary.create", subject)
         raise RuntimeError("the change failed after the event was recorded")
     assert count_events(any_app) == 0
     with any_app.app_context():
@@ -144,12 +145,12 @@ def test_a_change_the_database_refuses_takes_its_audit_row_with_it(any_app: Flas
     with any_app.app_context(), db.transaction() as session:
         session.add(fatima())
     with pytest.raises(IntegrityError), any_app.app_context(), db.transaction() as session:
-        audit.record(session, "staff:alice", "beneficiary.create", "beneficiary:********2596")
+        chain.record(session, "staff:alice", "beneficiary.create", "beneficiary:********2596")
         session.add(fatima())  # the same civil ID again
         session.flush()
     assert count_events(any_app) == 0
     append(any_app, 1)
-    assert rows(any_app)[0].prev_hash == audit.GENESIS
+    assert rows(any_app)[0].prev_hash == chain.GENESIS
 
 
 # Tampering
@@ -193,7 +194,7 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(any_app: Flask) -> 
     """A forger who rehashes the row they edit is caught by the row after it."""
     append(any_app, 5)
     third = rows(any_app)[2]
-    forged = audit.compute_hash(
+    forged = chain.compute_hash(
         third.prev_hash, third.at, "staff:mallory", third.action, third.subject, third.details
     )
     execute(
@@ -208,9 +209,9 @@ def test_an_edit_with_a_recomputed_hash_breaks_the_next_link(any_app: Flask) -> 
 
 def test_verify_streams_the_log_in_batches(any_app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
     """A break after the first batch is still found: the walk carries the link across batches."""
-    monkeypatch.setattr(audit, "VERIFY_BATCH", 2)
+    monkeypatch.setattr(chain, "VERIFY_BATCH", 2)
     append(any_app, 7)
-    assert verify(any_app) == audit.VerifyResult(ok=True, checked=7)
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=7)
     execute(any_app, "DELETE FROM audit_events WHERE id = 5")
     assert verify(any_app).first_broken_id == 6
 
@@ -239,7 +240,7 @@ def test_a_deleted_last_row_is_not_visible_in_the_chain_alone(any_app: Flask) ->
     append(any_app, 5)
     published = head(any_app)
     execute(any_app, "DELETE FROM audit_events WHERE id = 5")
-    assert verify(any_app) == audit.VerifyResult(ok=True, checked=4)
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=4)
     assert head(any_app) != published
     assert head(any_app) == (4, rows(any_app)[3].hash)
 
@@ -265,7 +266,7 @@ def test_an_inserted_forged_row_is_caught(any_app: Flask, rehashed: bool, broken
     second = rows(any_app)[1]
     details = '{"n":99}'
     forged_hash = (
-        audit.compute_hash(second.hash, second.at, "staff:alice", "test.append", "item:x", details)
+        chain.compute_hash(second.hash, second.at, "staff:alice", "test.append", "item:x", details)
         if rehashed
         else "f" * 64
     )
@@ -315,16 +316,16 @@ def test_cli_verify_exits_1_and_names_the_broken_entry(any_app: Flask) -> None:
 def test_a_detail_key_naming_a_secret_is_refused(app: Flask, key: str) -> None:
     with app.app_context(), db.transaction() as session:
         with pytest.raises(ValueError, match="secret"):
-            audit.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
+            chain.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
         with pytest.raises(ValueError, match="secret"):
-            audit.record(session, "staff:alice", "test.append", "item:1", {"sms": {key: "x"}})
+            chain.record(session, "staff:alice", "test.append", "item:1", {"sms": {key: "x"}})
     assert count_events(app) == 0
 
 
 @pytest.mark.parametrize("key", ["reason", "kid", "key_id", "status", "purpose", "possession"])
 def test_ordinary_detail_keys_are_kept(app: Flask, key: str) -> None:
     with app.app_context(), db.transaction() as session:
-        audit.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
+        chain.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
     assert json.loads(rows(app)[0].details) == {key: "x"}
 
 
@@ -340,9 +341,9 @@ FULL_CIVIL_IDS = [
 def test_a_full_civil_id_as_subject_or_actor_is_refused(app: Flask, value: str) -> None:
     with app.app_context(), db.transaction() as session:
         with pytest.raises(ValueError, match="civil ID"):
-            audit.record(session, "staff:alice", "beneficiary.update", value)
+            chain.record(session, "staff:alice", "beneficiary.update", value)
         with pytest.raises(ValueError, match="civil ID"):
-            audit.record(session, value, "beneficiary.update", "item:1")
+            chain.record(session, value, "beneficiary.update", "item:1")
     assert count_events(app) == 0
 
 
@@ -361,12 +362,12 @@ def test_a_full_civil_id_in_the_details_is_refused(app: Flask, details: dict[str
         db.transaction() as session,
         pytest.raises(ValueError, match="civil ID"),
     ):
-        audit.record(session, "staff:alice", "beneficiary.update", "item:1", details)
+        chain.record(session, "staff:alice", "beneficiary.update", "item:1", details)
     assert count_events(app) == 0
 
 
 def test_masked_civil_ids_phones_and_digests_are_kept(app: Flask) -> None:
-    subject = audit.subject_for_civil_id(FATIMA_CIVIL_ID)
+    subject = chain.subject_for_civil_id(FATIMA_CIVIL_ID)
     assert subject == "beneficiary:********2596"
     details = {
         "civil_id": "********2596",
@@ -375,7 +376,7 @@ def test_masked_civil_ids_phones_and_digests_are_kept(app: Flask) -> None:
         "file_number": "004512",
     }
     with app.app_context(), db.transaction() as session:
-        audit.record(session, "staff:alice", "beneficiary.update", subject, details)
+        chain.record(session, "staff:alice", "beneficiary.update", subject, details)
     assert rows(app)[0].subject == "beneficiary:********2596"
 
 
@@ -395,7 +396,7 @@ def test_concurrent_appends_keep_one_chain(any_app: Flask) -> None:
             start.wait()
             for n in range(per_thread):
                 with Session(engine) as session, session.begin():
-                    audit.record(session, f"thread:{number}", "test.append", f"item:{n}")
+                    chain.record(session, f"thread:{number}", "test.append", f"item:{n}")
         except BaseException as exc:
             errors.append(exc)
 
@@ -408,7 +409,7 @@ def test_concurrent_appends_keep_one_chain(any_app: Flask) -> None:
     events = rows(any_app)
     assert len(events) == threads * per_thread
     assert len({event.prev_hash for event in events}) == threads * per_thread  # no fork
-    assert verify(any_app) == audit.VerifyResult(ok=True, checked=threads * per_thread)
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=threads * per_thread)
 
 
 @pytest.mark.parametrize(
@@ -422,15 +423,15 @@ def test_concurrent_appends_keep_one_chain(any_app: Flask) -> None:
     ],
 )
 def test_mask_civil_ids_masks_only_what_looks_like_a_civil_id(typed: str, kept: str) -> None:
-    assert audit.mask_civil_ids(typed) == kept
+    assert chain.mask_civil_ids(typed) == kept
 
 
 def test_a_civil_id_typed_into_a_reason_is_masked_not_refused(any_app: Flask) -> None:
     """Prevents the guard from refusing (500) a change whose reason cites a 12-digit number."""
     with any_app.app_context(), db.transaction() as session:
-        audit.record(session, "staff:alice", "credential.revoke", "credential:x",
+        chain.record(session, "staff:alice", "credential.revoke", "credential:x",
                      {"reason": "Letter 202612010001", "to": "revoked"})  # fmt: skip
     [event] = rows(any_app)
     assert json.loads(event.details) == {"reason": "Letter ********0001", "to": "revoked"}
     with any_app.app_context(), db.transaction() as session, pytest.raises(ValueError):
-        audit.record(session, "staff:alice", "test", "item:1", {"note": "202612010001"})
+        chain.record(session, "staff:alice", "test", "item:1", {"note": "202612010001"})

@@ -14,7 +14,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select, text
 
-from identity import audit, db
+from identity import db
+from identity.audit import chain
 from identity.models import Credential, Document
 from tests.helpers import (
     FATIMA,
@@ -49,7 +50,7 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
 @contextmanager
 def failing_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Make every audit write fail after writing its row; yield the actions it was asked for."""
-    real, asked = audit.record, []
+    real, asked = chain.record, []
 
     def record_then_fail(session: Any, actor: str, action: str, *args: Any, **kw: Any) -> Any:
         real(session, actor, action, *args, **kw)
@@ -57,7 +58,7 @@ def failing_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         raise AuditWriteFailed(action)
 
     with monkeypatch.context() as patch:
-        patch.setattr(audit, "record", record_then_fail)
+        patch.setattr(chain, "record", record_then_fail)
         yield asked
 
 

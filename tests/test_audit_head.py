@@ -13,7 +13,9 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import select, text
 
-from identity import audit, audit_head, db, signing
+from identity import db, signing
+from identity.audit import chain
+from identity.audit import head as audit_head
 from identity.models import AuditEvent
 from identity.store import StoreUnavailable, get_store
 from tests.helpers import frozen_datetime
@@ -25,7 +27,7 @@ def append(app: Flask, count: int, start: int = 1) -> None:
     with app.app_context():
         for n in range(start, start + count):
             with db.transaction() as session:
-                audit.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
+                chain.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
 
 
 def published(client: FlaskClient) -> dict[str, Any]:
@@ -42,11 +44,11 @@ def verify_against(app: Flask, *against: str) -> tuple[int, str]:
 def rewrite_whole_log(app: Flask, new_details: str) -> None:
     """Rewrite every row and recompute every hash from the start, as a forger with write access."""
     with app.app_context(), db.transaction() as session:
-        previous = audit.GENESIS
+        previous = chain.GENESIS
         for event in session.scalars(select(AuditEvent).order_by(AuditEvent.id)):
             event.details = new_details
             event.prev_hash = previous
-            event.hash = audit.compute_hash(
+            event.hash = chain.compute_hash(
                 previous, event.at, event.actor, event.action, event.subject, new_details
             )
             previous = event.hash
@@ -59,7 +61,7 @@ def test_the_head_names_the_latest_entry_and_verifies_with_an_independent_librar
     append(any_app, 3)
     head = published(any_app.test_client())
     with any_app.app_context():
-        assert (head["entry"], head["hash"]) == audit.head(db.session())
+        assert (head["entry"], head["hash"]) == chain.head(db.session())
     keys = KeySet.import_key_set(
         cast(KeySetSerialization, any_app.test_client().get("/.well-known/jwks.json").json)
     )
@@ -70,7 +72,7 @@ def test_the_head_names_the_latest_entry_and_verifies_with_an_independent_librar
 
 def test_an_empty_log_publishes_the_genesis_and_any_later_log_extends_it(any_app: Flask) -> None:
     head = published(any_app.test_client())
-    assert (head["entry"], head["hash"]) == (0, audit.GENESIS)
+    assert (head["entry"], head["hash"]) == (0, chain.GENESIS)
     append(any_app, 2)
     assert verify_against(any_app, head["token"])[0] == 0
 
@@ -175,7 +177,7 @@ def test_the_first_request_of_each_day_logs_the_head_once_across_instances(
     lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     assert len(lines) == 2, lines
     with any_app.app_context():
-        entry, digest = audit.head(db.session()) or (0, "")
+        entry, digest = chain.head(db.session()) or (0, "")
     assert all(f"entry={entry} hash={digest}" in line for line in lines)
     token = lines[0].rsplit("token=", 1)[1]
     assert verify_against(any_app, token)[0] == 0
@@ -224,5 +226,5 @@ def test_the_cli_prints_the_signed_head_alone_on_its_last_line(app: Flask) -> No
     token = result.output.strip().splitlines()[-1]
     with app.app_context():
         claims = audit_head.read_head(token)
-        assert (claims["entry"], claims["hash"]) == audit.head(db.session())
+        assert (claims["entry"], claims["hash"]) == chain.head(db.session())
     assert verify_against(app, token)[0] == 0

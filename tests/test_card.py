@@ -14,9 +14,10 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from PIL import Image
 
-from identity import credentials, db, qr, signing
-from identity.beneficiaries import find
+from identity import db, qr, signing
+from identity.digital_id import credentials
 from identity.models import Beneficiary, Credential
+from identity.register.beneficiaries import find
 from tests.helpers import (
     FATIMA,
     add_people,

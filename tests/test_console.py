@@ -9,7 +9,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from identity import agencies, audit, db, signing
+from identity import db, signing
+from identity.access import agencies
+from identity.audit import chain
 from identity.models import Agency, AuditEvent, Credential, Document, StaffUser, VerificationEvent
 from tests import hostile_pdfs
 from tests.conftest import https_client
@@ -35,7 +37,7 @@ def browser(app: Flask, role: str) -> FlaskClient:
 
 
 def person_id(app: Flask, civil_id: str = FATIMA.civil_id) -> int:
-    from identity.beneficiaries import find
+    from identity.register.beneficiaries import find
 
     with app.app_context():
         person = find(db.session(), civil_id)
@@ -332,7 +334,7 @@ def test_a_failed_audit_write_rolls_the_change_back(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("audit table unavailable")
 
-    monkeypatch.setattr(audit, "record", broken)
+    monkeypatch.setattr(chain, "record", broken)
     if action == "revoke":
         response = admin.post(
             f"/staff/credentials/{cred.id}/revoke", data={"csrf_token": token, "reason": "Fraud"}
@@ -546,7 +548,7 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     with world.app_context():
         session = db.session()
         for i in range(60):
-            audit.record(session, "tester", "test.event", f"thing:{i}")
+            chain.record(session, "tester", "test.event", f"thing:{i}")
         session.commit()
     page = admin.get("/staff/audit?action=test.event&lang=en")
     assert page.status_code == 200 and page.text.count("data-event=") == 50

@@ -6,10 +6,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from identity import credentials, db, signing
-from identity.beneficiaries import find
+from identity import db, signing
+from identity.demo.synthetic import rows
+from identity.digital_id import credentials
 from identity.models import AuditEvent, Beneficiary, Credential
-from identity.synthetic import rows
+from identity.register.beneficiaries import find
 from tests.helpers import FATIMA, NASSER, add_people
 from verification.checks import check_phone_token
 
@@ -98,7 +99,7 @@ def test_an_unknown_credential_is_not_found(app: Flask) -> None:
 
 
 def test_bulk_issue_gives_everyone_one_id_and_rerunning_issues_nothing(any_app: Flask) -> None:
-    from identity.beneficiaries import Record
+    from identity.register.beneficiaries import Record
 
     people = [Record(*row) for row in rows(2500, seed=4)]
     add_people(any_app, *people)
@@ -154,7 +155,7 @@ def test_a_phone_token_of_ours_living_longer_than_qr_ttl_is_invalid(app: Flask) 
         ttl = app.config["QR_TTL"]
         for lifetime, expected in ((10 * 365 * 86400, "invalid"), (ttl + 6, "invalid"),
                                    (ttl + 5, "valid"), (ttl, "valid")):  # fmt: skip
-            claims = {"iss": credentials.ISSUER, "sub": credential.id, "iat": now,
+            claims = {"iss": signing.ISSUER, "sub": credential.id, "iat": now,
                       "exp": now + lifetime}  # fmt: skip
             token = signing.sign(claims, credentials.PHONE_TYP)
             assert check_phone_token(token).result == expected, lifetime
@@ -168,7 +169,7 @@ def test_the_credential_token_has_its_own_lifetime_policy(app: Flask) -> None:
         issued = credentials.credential_token(credential)
         assert credentials.read_credential_token(issued.token)["sub"] == credential.id
         now = int(time.time())
-        claims = {"iss": credentials.ISSUER, "sub": credential.id, "iat": now,
+        claims = {"iss": signing.ISSUER, "sub": credential.id, "iat": now,
                   "exp": now + 10 * 365 * 86400, "status": {}}  # fmt: skip
         with pytest.raises(signing.TokenRejected) as refused:
             credentials.read_credential_token(signing.sign(claims, credentials.CREDENTIAL_TYP))

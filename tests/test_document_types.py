@@ -8,9 +8,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
-from identity import db, document_types, documents
-from identity.beneficiaries import find
+from identity import db
+from identity.documents import document_types, documents
 from identity.models import AuditEvent, Beneficiary, Document, DocumentFile, DocumentType, utcnow
+from identity.register.beneficiaries import find
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,

@@ -302,7 +302,7 @@ def test_a_number_spelled_like_an_address_leaves_that_address_its_budget(office)
 
 def test_the_number_and_its_limit_share_one_normal_form() -> None:
     """Prevents the lookup and the limit disagreeing about which spellings are one number."""
-    from identity import documents
+    from identity.documents import documents
 
     typed = (
         "HW-2026-000042", "hw 2026 000042", "\uff28\uff37\t2026\u2013000042",

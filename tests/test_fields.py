@@ -1,4 +1,4 @@
-"""Specification of identity.fields: the beneficiary fields other than the civil ID.
+"""Specification of identity.register.fields: the beneficiary fields other than the civil ID.
 
 Every validator takes the raw string and returns the clean value, or raises InvalidField with the
 field's name and a short English reason.
@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
-from identity import fields
-from identity.fields import InvalidField
+from identity.register import fields
+from identity.register.fields import InvalidField
 
 TEN_KB = 10_000
 FATIMA = "فاطمة"

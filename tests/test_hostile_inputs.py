@@ -24,10 +24,11 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from identity import agencies, db, signing, staff, tokens
-from identity.beneficiaries import find
-from identity.inputs import BoundedJsonProvider, storable
+from identity import db, signing
+from identity.access import agencies, api_tokens, staff
 from identity.models import StaffUser
+from identity.register.beneficiaries import find
+from identity.web.inputs import BoundedJsonProvider, storable
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,
@@ -224,7 +225,7 @@ def walk(any_app: Flask, monkeypatch: pytest.MonkeyPatch) -> Walk:
         agency = agencies.create(session, "Walk Verifier", "Eligibility", "name,status", "test",
                                  100_000)  # fmt: skip
         target = agencies.create(session, "Target Agency", "Eligibility", "name", "test")
-        metrics = tokens.create(session, "metrics", "test")
+        metrics = api_tokens.create(session, "metrics", "test")
         session.commit()
         values = {
             "beneficiary_id": fatima.id, "document_id": documents[0], "agency_id": target.agency.id,

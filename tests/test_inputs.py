@@ -1,4 +1,4 @@
-"""The edge of every request (identity/inputs.py) and the free text people read: bad input is a
+"""The edge of every request (identity/web/inputs.py) and the free text people read: bad input is a
 clear 4xx and changes nothing, on SQLite and on PostgreSQL."""
 
 import io
@@ -11,8 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from identity import credentials, db, inputs
+from identity import db
+from identity.digital_id import credentials
 from identity.models import AuditEvent, Document, VerificationEvent
+from identity.web import inputs
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,

@@ -7,7 +7,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from identity import sessions
+from identity.signin import sessions
 from tests.conftest import https_client
 from tests.helpers import (
     FATIMA,

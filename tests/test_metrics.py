@@ -8,7 +8,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from identity import db, metrics, tokens
+from identity import db, metrics
+from identity.access import api_tokens
 from identity.models import VerificationEvent
 from identity.store import RedisStore, Store
 from tests.conftest import make_app
@@ -250,7 +251,7 @@ def test_a_disabled_token_is_refused(any_app: Flask) -> None:
     token = metrics_token(any_app)
     with any_app.app_context():
         session = db.session()
-        record = tokens.authenticate(session, token, "metrics")
+        record = api_tokens.authenticate(session, token, "metrics")
         assert record is not None
         record.active = False
         session.commit()

@@ -8,8 +8,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from identity import db, otp
+from identity import db
 from identity.models import Account, AuditEvent
+from identity.signin import otp
 from identity.store import get_store
 from tests.helpers import (
     FATIMA,

@@ -19,9 +19,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from identity import agencies, credentials, db, signing, staff, tokens
-from identity.beneficiaries import find
+from identity import db, signing
+from identity.access import agencies, api_tokens, staff
+from identity.digital_id import credentials
 from identity.models import AuditEvent, Credential, Document, StaffUser
+from identity.register.beneficiaries import find
 from tests.conftest import https_client, make_app
 from tests.helpers import (
     FATIMA,
@@ -39,7 +41,7 @@ STAFF_ROLES = ("auditor", "issuer", "admin")
 PRINCIPALS = ("anonymous", "beneficiary-web", "beneficiary-api", "agency", *STAFF_ROLES,
               "backoffice", "metrics")  # fmt: skip
 
-# What each route needs: a staff permission (identity/staff.py), or an API token role.
+# What each route needs: a staff permission (identity/access/staff.py), or an API token role.
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/staff/"): "read",
     ("GET", "/staff/search"): "read",
@@ -108,7 +110,7 @@ class Office:
 
 def _token(app: Flask, role: str) -> str:
     with app.app_context():
-        new = tokens.create(db.session(), role, "test")
+        new = api_tokens.create(db.session(), role, "test")
         db.session().commit()
         return new.token
 

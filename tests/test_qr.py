@@ -11,7 +11,8 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from identity import credentials, qr
+from identity import qr
+from identity.digital_id import credentials
 from identity.models import Credential
 from tests.conftest import make_app
 

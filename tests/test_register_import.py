@@ -10,8 +10,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from identity import db
+from identity.demo.synthetic import HEADER, write_csv
 from identity.models import Beneficiary
-from identity.synthetic import HEADER, write_csv
 
 HEADER_LINE = ",".join(HEADER)
 FATIMA = "288020122596,004512,فاطمة محمد الكندري,Fatima Mohammed Al-Kandari,+96551234567,active"

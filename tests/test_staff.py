@@ -13,8 +13,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 
-from identity import db, sessions, staff
+from identity import db
+from identity.access import staff
 from identity.models import AuditEvent, StaffUser
+from identity.signin import sessions
 from tests.conftest import REDIS_URL, TABLES, https_client, make_app
 from tests.helpers import (
     STAFF_PASSWORD,

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from identity import stamp
+from identity.documents import stamp
 from tests import hostile_pdfs
 
 URL = "https://hawiya.example.gov/d/3q2-7wEXAMPLEp0c9Ztj4Bg"  # a 22-character reference
@@ -468,7 +468,7 @@ def test_every_upload_is_parsed_in_a_child_process_with_its_limits(monkeypatch) 
     stamp.stamp(letter(1), **FIELDS)
     assert [command[-1] for command, _ in calls] == ["check", "stamp"]
     for command, kwargs in calls:
-        assert command[:4] == [sys.executable, "-I", "-m", "identity.pdf_child"]
+        assert command[:4] == [sys.executable, "-I", "-m", "identity.documents.pdf_child"]
         assert command[4:7] == [
             str(stamp.RENDER_MEMORY),
             str(stamp.RENDER_CPU_SECONDS),

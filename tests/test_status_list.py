@@ -17,9 +17,10 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import insert
 
-from identity import credentials, db, signing, status_list
-from identity.beneficiaries import find
+from identity import db, signing
+from identity.digital_id import credentials, status_list
 from identity.models import Credential, utcnow
+from identity.register.beneficiaries import find
 from tests.helpers import FATIMA, NASSER, add_people, api_sign_in, backoffice_token, issue_ids
 from tests.test_openapi import conforms
 from verification import checks

@@ -18,10 +18,13 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from identity import backoffice_api, credentials, db, documents
-from identity.audit import subject_for_civil_id
-from identity.beneficiaries import find
+from identity import db
+from identity.audit.chain import subject_for_civil_id
+from identity.digital_id import credentials
+from identity.documents import documents
 from identity.models import AuditEvent, Beneficiary, Credential, Document
+from identity.register.beneficiaries import find
+from identity.web import backoffice
 from tests.helpers import FATIMA, add_people, backoffice_token, issue_ids, make_pdf, sms_sink
 
 BODY = {
@@ -284,7 +287,7 @@ def test_four_parallel_puts_of_a_new_civil_id_give_one_201_and_three_200(
     Prevents three 500s from the unique violation of inserting the same civil ID four times.
     """
     app, headers = empty_office
-    held_at_barrier(monkeypatch, backoffice_api, "validate", 4)
+    held_at_barrier(monkeypatch, backoffice, "validate", 4)
     answers = in_parallel(app, [("PUT", NEW_PERSON, BODY)] * 4, headers)
     assert sorted(a.status_code for a in answers) == [200, 200, 200, 201], [a.text for a in answers]
     assert all(a.json["civil_id"] == FATIMA.civil_id for a in answers)
@@ -313,7 +316,7 @@ def test_parallel_phone_changes_tell_each_number_that_was_really_replaced(
     app, headers = empty_office
     add_people(app, FATIMA)
     phones = ["+96550000001", "+96550000002", "+96550000003"]
-    held_at_barrier(monkeypatch, backoffice_api, "validate", 3)
+    held_at_barrier(monkeypatch, backoffice, "validate", 3)
     answers = in_parallel(app, [("PUT", NEW_PERSON, {**BODY, "phone": p}) for p in phones], headers)
     assert [a.status_code for a in answers] == [200, 200, 200]
     with app.app_context():

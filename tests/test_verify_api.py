@@ -9,7 +9,9 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import select
 
-from identity import agencies, credentials, db, signing
+from identity import db, signing
+from identity.access import agencies
+from identity.digital_id import credentials
 from identity.models import Beneficiary, Credential, VerificationEvent
 from tests.helpers import FATIMA, api_sign_in, frozen_datetime, make_agency, phone_url
 from verification import receipts

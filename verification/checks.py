@@ -15,16 +15,23 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from identity import credentials, db, documents, metrics, signing
-from identity.models import Agency, Beneficiary, Credential, Document, VerificationEvent
+from identity import db, metrics, signing
+from identity.digital_id import credentials
+from identity.documents import documents
+from identity.models import (
+    Agency,
+    Beneficiary,
+    Credential,
+    Document,
+    VerificationEvent,
+    standing,
+)
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
 KINDS = ("id_card", "document")
 CHANNELS = ("page", "scan", "api")
 MAX_QR_TEXT = 4096
 PUBLIC_PURPOSE = "public"
-# What a beneficiary's own status in the register means for their ID.
-BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
 REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 # The path of one of our URLs under its base: one segment of our own alphabet, nothing that
 # can leave the /v/ or /d/ path.
@@ -172,14 +179,7 @@ def check_phone_token(token: str) -> Verdict:
     if found is None:
         return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
     credential, person = found
-    if credential.status == "revoked":
-        result = "revoked"
-    elif person.status in BENEFICIARY_VERDICT:
-        result = BENEFICIARY_VERDICT[person.status]
-    elif credential.status == "suspended":
-        result = "suspended"
-    else:
-        result = "valid"
+    result = standing(credential.status, person.status)
     return Verdict(
         result, subject_ref=credential.id, credential=credential, beneficiary=person, genuine=True
     )

@@ -19,10 +19,12 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from identity import credentials, db, documents
-from identity.beneficiaries import Record, find
+from identity import db
+from identity.demo.synthetic import rows
+from identity.digital_id import credentials
+from identity.documents import documents
 from identity.models import Account, AuditEvent, Credential
-from identity.synthetic import rows
+from identity.register.beneficiaries import Record, find
 from tests.cluster.instances import hawiya, settings_env
 from tests.cluster.services import SINK_TOKEN, SmsSink
 from tests.conftest import POSTGRES_URL, empty_postgres_database

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import select
 
 from bench.servers import free_port
-from identity.audit import subject_for_civil_id
-from identity.beneficiaries import Record
+from identity.audit.chain import subject_for_civil_id
 from identity.models import Beneficiary, VerificationEvent
+from identity.register.beneficiaries import Record
 from tests.cluster.conftest import CLUSTER_DATABASE_URL, PURPOSE, Cluster, PrefixedRedis
 from tests.cluster.instances import Answer, Browser, Instance, hawiya, running
 from tests.cluster.services import REDIS_SERVER, RedisServer, TcpProxy, wait_until

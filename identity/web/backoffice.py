@@ -1,0 +1,272 @@
+"""The back-office API for the agency's own systems: the register, digital IDs and documents."""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request, url_for
+from sqlalchemy.orm import Session
+
+from identity import db, sms
+from identity.access import api_tokens
+from identity.audit import chain
+from identity.digital_id import credentials
+from identity.documents import documents, stamp
+from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
+from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
+from identity.register import civil_id
+from identity.register.beneficiaries import InvalidRecord, find, upsert, validate
+from identity.web import inputs
+from identity.web.http import UnsupportedMediaType, bearer_token, json_body, pdf_response
+
+bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
+log = logging.getLogger(__name__)
+
+
+class Conflict(ApiError):
+    status, code = 409, "conflict"
+
+
+class PdfRejected(ApiError):
+    """A refused upload: its status and code come from the check that refused it."""
+
+    def __init__(self, refused: stamp.PdfRefused) -> None:
+        super().__init__(refused.message)
+        self.code = refused.code
+        self.status = {"pdf-too-large": 413, "not-a-pdf": 415, "pdf-too-complex": 422}.get(
+            refused.code, 400
+        )
+
+
+@contextmanager
+def refused_as_api_error(session: Session) -> Iterator[None]:
+    """Turn a refused document change into 400 (bad input) or 409 (wrong state), writing nothing."""
+    try:
+        yield
+    except documents.InvalidDocument as invalid:
+        session.rollback()
+        error = Conflict if invalid.code == "conflict" else ValidationFailed
+        raise error(invalid.message) from None
+
+
+def require_backoffice() -> ApiToken:
+    """Return the back-office token of the request, or refuse with 401."""
+    token = api_tokens.authenticate(db.session(), bearer_token(), "backoffice")
+    if token is None:
+        raise Unauthorized("A valid back-office token is required: Authorization: Bearer <token>.")
+    return token
+
+
+def actor(token: ApiToken) -> str:
+    return f"backoffice:{token.id}"
+
+
+def document_json(document: Document) -> dict[str, Any]:
+    return {
+        **documents.summary(document),
+        "reference": document.reference,
+        "reason": document.reason,
+        "superseded_by": document.superseded_by_id,
+        "sha256": document.sha256,
+        "pdf_url": url_for("backoffice_api.document_pdf", document_id=document.id),
+    }
+
+
+def find_document(document_id: int) -> Document:
+    document = db.session().get(Document, document_id)
+    if document is None:
+        raise NotFound("No document with this id.")
+    return document
+
+
+@bp.post("/documents")
+def issue_document() -> tuple[Response, int]:
+    """Stamp and register an uploaded PDF for a beneficiary; answer with its record and code."""
+    token = require_backoffice()
+    if request.mimetype != "multipart/form-data":
+        raise UnsupportedMediaType("Send multipart/form-data with the PDF in 'file'.")
+    upload = request.files.get("file")
+    if upload is None:
+        raise ValidationFailed("Attach the PDF as 'file'.")
+    try:
+        canonical = civil_id.parse(request.form.get("civil_id", ""))
+    except civil_id.InvalidCivilId as exc:
+        raise ValidationFailed(exc.reason) from None
+    session = db.session()
+    person = find(session, canonical)
+    if person is None:
+        raise NotFound("No beneficiary with this civil ID.")
+    data = upload.read(stamp.MAX_BYTES + 1)
+    try:
+        issued = documents.issue(
+            session, data, person, request.form.get("type", ""),
+            request.form.get("title", ""), request.form.get("office", ""), actor(token),
+        )  # fmt: skip
+    except stamp.PdfRefused as refused:
+        session.rollback()
+        raise PdfRejected(refused) from None
+    except documents.InvalidDocument as invalid:
+        session.rollback()
+        raise ValidationFailed(invalid.message) from None
+    session.commit()
+    return jsonify({**document_json(issued.document), "code": issued.code}), 201
+
+
+@bp.get("/documents/<int:document_id>")
+def get_document(document_id: int) -> Response:
+    """Return a document's record and live status."""
+    require_backoffice()
+    return jsonify(document_json(find_document(document_id)))
+
+
+@bp.get("/documents/<int:document_id>/pdf")
+def document_pdf(document_id: int) -> Response:
+    """Return the stamped PDF."""
+    require_backoffice()
+    document = find_document(document_id)
+    return pdf_response(document)
+
+
+@bp.post("/documents/<int:document_id>/revoke")
+def revoke_document(document_id: int) -> Response:
+    """Revoke a document with a reason."""
+    token = require_backoffice()
+    body = json_body()
+    session = db.session()
+    document = find_document(document_id)
+    with refused_as_api_error(session):
+        documents.revoke(session, document, body.get("reason"), actor(token))
+    session.commit()
+    return jsonify(document_json(document))
+
+
+def replacing_id(value: object) -> int:
+    """Return the `by` of a supersede: an id as a JSON integer or ASCII digits, else refuse."""
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) <= inputs.MAX_ID_DIGITS
+    ):
+        value = int(value)  # only ASCII digits: str.isdigit() alone accepts "²", int() does not
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= inputs.MAX_ID:
+        raise ValidationFailed("Give the replacing document's id in 'by'.")
+    return value
+
+
+@bp.post("/documents/<int:document_id>/supersede")
+def supersede_document(document_id: int) -> Response:
+    """Mark a document as replaced by another (`by`: the new document's id), with a reason."""
+    token = require_backoffice()
+    body = json_body()
+    by = replacing_id(body.get("by"))
+    session = db.session()
+    document, replacement = find_document(document_id), find_document(by)
+    with refused_as_api_error(session):
+        documents.supersede(session, document, replacement, body.get("reason"), actor(token))
+    session.commit()
+    return jsonify(document_json(document))
+
+
+PHONE_CHANGED = (
+    "تم تغيير رقم الهاتف المسجل لحسابك في هوية. إن لم تطلب ذلك فتواصل مع الجهة.\n"
+    "The mobile number registered for your Hawiya account was changed. "
+    "If you did not ask for this, contact the agency."
+)
+
+
+def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
+    session = db.session()
+    credential = credentials.current(session, person.id)
+    return {
+        "civil_id": person.civil_id,
+        "file_number": person.file_number,
+        "full_name_ar": person.full_name_ar,
+        "full_name_en": person.full_name_en,
+        "phone": person.phone,
+        "status": person.status,
+        "category": person.category,
+        "updated_at": api_time(person.updated_at),
+        "credential": {"id": credential.id, "status": credential.status} if credential else None,
+        "documents": [
+            {"id": d.id, "number": d.number, "status": d.status}
+            for d in documents.for_beneficiary(session, person.id)
+        ],
+    }
+
+
+def path_civil_id(raw: str) -> str:
+    try:
+        return civil_id.parse(raw)
+    except civil_id.InvalidCivilId as exc:
+        raise ValidationFailed(exc.reason[0].upper() + exc.reason[1:] + ".") from None
+
+
+@bp.get("/beneficiaries/<raw_civil_id>")
+def get_beneficiary(raw_civil_id: str) -> Response:
+    """Return a beneficiary with their digital ID and documents."""
+    require_backoffice()
+    person = find(db.session(), path_civil_id(raw_civil_id))
+    if person is None:
+        raise NotFound("No beneficiary with this civil ID.")
+    return jsonify(beneficiary_json(person))
+
+
+@bp.put("/beneficiaries/<raw_civil_id>")
+def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
+    """Create or update a beneficiary, validated like the import; a new phone is told to the old."""
+    token = require_backoffice()
+    canonical = path_civil_id(raw_civil_id)
+    body = json_body()
+    raw = {key: value for key, value in body.items() if isinstance(value, str)}
+    wrong_types = sorted(k for k, v in body.items() if not isinstance(v, str) and v is not None)
+    if wrong_types:
+        raise ValidationFailed(f"These fields must be text: {', '.join(wrong_types)}.")
+    try:
+        record = validate({**raw, "civil_id": canonical})
+    except InvalidRecord as invalid:
+        raise ValidationFailed("; ".join(invalid.reasons) + ".") from None
+    session = db.session()
+    done = upsert(session, record, with_category="category" in raw)
+    person = find(session, canonical)
+    assert person is not None
+    if done.changed:
+        action = "beneficiary.create" if done.created else "beneficiary.update"
+        details = {"status": person.status, "phone_changed": done.old_phone is not None}
+        chain.record(session, actor(token), action, chain.subject_for_civil_id(canonical), details)
+    session.commit()
+    if done.old_phone is not None:
+        tell_old_number(done.old_phone)
+    return jsonify(beneficiary_json(person)), 201 if done.created else 200
+
+
+def tell_old_number(phone: str) -> None:
+    """Tell the old number that it no longer receives codes (the change itself is committed)."""
+    try:
+        sms.get_sender().send(phone, PHONE_CHANGED)
+    except sms.SmsFailed:
+        log.warning("could not tell %s of the phone change", sms.mask_number(phone))
+
+
+def find_credential(credential_id: str) -> Credential:
+    credential = credentials.by_id(db.session(), credential_id)
+    if credential is None:
+        raise NotFound("No digital ID with this id.")
+    return credential
+
+
+@bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")
+def change_credential(credential_id: str, action: str) -> Response:
+    """Revoke, suspend or reinstate a digital ID with a reason; in force at once everywhere."""
+    token = require_backoffice()
+    body = json_body()
+    session = db.session()
+    credential = find_credential(credential_id)
+    try:
+        credentials.change_status(session, credential, action, body.get("reason"), actor(token))
+    except credentials.StatusRefused as refused:
+        session.rollback()
+        raise (Conflict if refused.conflict else ValidationFailed)(refused.message) from None
+    session.commit()
+    return jsonify({"id": credential.id, "status": credential.status, "reason": credential.reason})

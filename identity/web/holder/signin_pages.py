@@ -1,0 +1,102 @@
+"""The beneficiary's pages: sign in with civil ID, file number and SMS code; sign out."""
+
+import logging
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity.errors import ApiError, ServiceUnavailable
+from identity.signin import accounts, otp, sessions
+from identity.store import StoreUnavailable
+from identity.web.holder.guards import current_holder, signed_in
+
+bp = Blueprint("login", __name__)
+log = logging.getLogger(__name__)
+
+# What a person reads for each refusal, in their language (the API keeps the English message).
+MESSAGES = {
+    "invalid-input": _l("Check your civil ID (12 digits) and your file number."),
+    "code-invalid": _l("That code is not right. Check the SMS and try again."),
+    "code-expired": _l("This code can no longer be used. Request a new code."),
+    "account-locked": _l("Too many wrong codes. Sign-in is locked for 15 minutes."),
+    "too-many-requests": _l("Too many attempts. Wait a few minutes and try again."),
+    "sms-unavailable": _l("We cannot send text messages right now. Try again in a few minutes."),
+    "unavailable": _l("The service is busy. Try again in a minute."),
+    "csrf-failed": _l("The form has expired. Reload the page and try again."),
+}
+
+
+def refusal(caught: ApiError | StoreUnavailable) -> ApiError:
+    """Return the refusal to show; Redis out of reach is "busy, try again in a minute"."""
+    if isinstance(caught, ApiError):
+        return caught
+    log.error("sign-in refused: the store (Redis) is unreachable")
+    return ServiceUnavailable(retry_after=30)
+
+
+def explain(error: ApiError) -> str:
+    """Return the message for a refusal in the page's language."""
+    return str(MESSAGES.get(error.code, MESSAGES["invalid-input"]))
+
+
+@bp.get("/login")
+def start() -> str | BaseResponse:
+    """Ask for civil ID and file number."""
+    if current_holder() is not None:
+        return redirect(url_for("login.me"))
+    return render_template("login.html")
+
+
+@bp.post("/login")
+def send_code() -> tuple[str, int] | str:
+    """Start the sign-in; the page is the same whether or not the register matched."""
+    form = request.form
+    try:
+        txn = otp.start(form.get("civil_id"), form.get("file_number"), request.remote_addr or "")
+    except (ApiError, StoreUnavailable) as caught:
+        error = refusal(caught)
+        page = render_template(
+            "login.html",
+            error=explain(error),
+            civil_id=form.get("civil_id", "")[:32],
+            file_number=form.get("file_number", "")[:32],
+        )
+        return page, error.status
+    return render_template("login_code.html", txn=txn)
+
+
+@bp.post("/login/code")
+def check_code() -> tuple[str, int] | BaseResponse:
+    """Check the code; on success start a new session and go to the beneficiary's page."""
+    txn = request.form.get("txn", "")
+    try:
+        who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
+    except (ApiError, StoreUnavailable) as caught:
+        error = refusal(caught)
+        page = render_template("login_code.html", txn=txn[:64], error=explain(error))
+        return page, error.status
+    # A new token at every sign-in: a session id planted before sign-in is worth nothing.
+    sessions.destroy(request.cookies.get(sessions.COOKIE))
+    token = accounts.sign_in(who, sessions.WEB)
+    response = redirect(url_for("login.me"))
+    response.set_cookie(sessions.COOKIE, token, **sessions.cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    """End the session here and in the store."""
+    sessions.destroy(request.cookies.get(sessions.COOKIE))
+    response: Response = redirect(url_for("home.index"))  # type: ignore[assignment]
+    response.delete_cookie(sessions.COOKIE, **sessions.cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.get("/me")
+@signed_in
+def me() -> str:
+    """Show who is signed in."""
+    holder = current_holder()
+    assert holder is not None
+    return render_template("me.html", person=accounts.holder(holder.beneficiary_id))

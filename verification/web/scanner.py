@@ -1,0 +1,126 @@
+"""The scanner at /scan: a camera decoding QR codes in the browser, and a photo upload decoded here.
+
+Only our own verification URLs are followed (`<PUBLIC_URL>/v/<token>`, `<PUBLIC_URL>/d/<reference>`,
+or the same paths on the page's own origin), and always to the path on this site: a QR code can
+never send the verifier to another site. `static/scan.js` applies the same rule in the browser.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity import ratelimit
+from identity.errors import TooManyRequests
+from verification import photos
+from verification.checks import our_url
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("scanner", __name__)
+
+FORM_OVERHEAD = 64 * 1024  # room for the multipart framing and the CSRF field
+UPLOADS_PER_CLIENT, WINDOW = 30, 300
+
+PATH_LETTER = {"id_card": "v", "document": "d"}  # the path on this site of each kind of code
+
+# What a person reads for each refusal, in their language.
+MESSAGES = {
+    "missing": _l("Choose a photo of the QR code to upload."),
+    "too-large": _l("The photo is too large. Upload a photo of at most 5 MB."),
+    "too-many-pixels": _l("The photo has too many pixels. Upload a smaller photo of the code."),
+    "odd-shape": _l(
+        "This image is too wide or too tall to be a photo of a QR code. Upload a photo of the code."
+    ),
+    "not-an-image": _l(
+        "This file is not a photo we can read. Upload a JPEG, PNG, WebP or GIF image."
+    ),
+    "no-qr": _l(
+        "No QR code was found in this photo. Take a sharp photo with the whole code in view "
+        "and try again."
+    ),
+    "foreign": _l("This QR code is not a Hawiya verification code."),
+    "too-many": _l("Too many attempts. Wait a while and try again."),
+}
+STATUS = {
+    "missing": 400, "too-large": 413, "too-many-pixels": 413, "odd-shape": 400,
+    "not-an-image": 415,
+}  # fmt: skip
+
+
+def local_path(text: str, public_url: str, here: str) -> str | None:
+    """Return the path on this site of a scanned text that is one of our verification URLs.
+
+    `public_url` is the configured PUBLIC_URL and `here` the URL this app is served at (scheme,
+    host and script root); a text on either of them with the path `/v/<token>` or
+    `/d/<reference>` is ours (checks.our_url, the rule of the agency API too). Anything else
+    (another site, another path, a control character inside) gives None.
+    """
+    found = our_url(text, (public_url, here))
+    if found is None:
+        return None
+    kind, value = found
+    return f"{urlsplit(here).path.rstrip('/')}/{PATH_LETTER[kind]}/{value}"
+
+
+def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
+    """Render the scanner page, with the message for `error` if any."""
+    message = str(MESSAGES[error]) if error else None
+    # The page to type a document's number and code, once that blueprint is there.
+    lookup = "pages.lookup_form"
+    html = render_template(
+        "scan.html",
+        error=message,
+        public_url=current_app.config["PUBLIC_URL"],
+        max_upload=photos.MAX_UPLOAD,
+        lookup_url=url_for(lookup) if lookup in current_app.view_functions else None,
+    )
+    return html, status
+
+
+@bp.url_value_preprocessor
+def limit_upload(_endpoint: str | None, _values: dict[str, object] | None) -> None:
+    """Cap the body of an upload before anything reads it (this runs before the CSRF check)."""
+    if request.method == "POST":
+        request.max_content_length = photos.MAX_UPLOAD + FORM_OVERHEAD
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    """Answer an oversized upload with the page and its message."""
+    return page("too-large", 413)
+
+
+@bp.get("/scan")
+def scanner() -> tuple[str, int]:
+    """Show the camera scanner, with the photo upload beneath it."""
+    return page()
+
+
+@bp.post("/scan")
+def upload() -> tuple[str, int] | BaseResponse:
+    """Read the QR code in an uploaded photo and open its check on this site."""
+    try:
+        ratelimit.hit(f"scan-upload:{request.remote_addr}", UPLOADS_PER_CLIENT, WINDOW)
+    except TooManyRequests as limited:
+        response = make_response(page("too-many", limited.status))
+        response.headers["Retry-After"] = str(limited.retry_after)
+        return response
+    upload = request.files.get("image")
+    if upload is None or not upload.filename:
+        return page("missing", STATUS["missing"])
+    try:
+        texts = photos.read_qr_texts(upload)
+    except photos.Refused as refused:
+        return page(refused.code, STATUS[refused.code])
+    if not texts:
+        return page("no-qr", 400)
+    here = request.url_root
+    for text in texts:
+        path = local_path(text, current_app.config["PUBLIC_URL"], here)
+        if path is not None:
+            return redirect(path, 303)
+    return page("foreign", 400)
