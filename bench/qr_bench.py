@@ -1,7 +1,8 @@
 """QR rendering: segno (fixed mask, as identity.qr does, and with its mask search) beside qrcode.
 
 All on the same phone-ID URL: <PUBLIC_URL>/v/<JWS>, signed by identity.signing with a fresh
-key exactly as a card's QR is (identity.digital_id.credentials: our typ, issuer, claims and id length).
+key exactly as a card's QR is (identity.digital_id.credentials: our typ, issuer, claims and id
+length).
 """
 
 import base64

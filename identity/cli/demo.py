@@ -1,4 +1,4 @@
-"""`hawiya demo`: load the demo register and the rest of the demo, and say how to try the service."""
+"""`hawiya demo`: load the demo register and the rest of the demo; say how to try the service."""
 
 import sys
 
@@ -25,8 +25,9 @@ def demo_command() -> None:
     click.echo(f"Open {url}/login — a demo beneficiary: {person.name_en}, civil ID "
                f"{person.civil_id}, file number {person.file_number}; the SMS code is printed "
                "on this console.")  # fmt: skip
+    code_now = f"{sys.executable} -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\""
     click.echo(f"Staff console: {url}/staff/login — username {loader.STAFF}, password "
                f"{admin.password}, TOTP secret {secret} (add it to an authenticator app, or: "
-               f"{sys.executable} -c \"import pyotp; print(pyotp.TOTP('{secret}').now())\").")  # fmt: skip
+               f"{code_now}).")  # fmt: skip
     click.echo(f"Agency {loader.AGENCY!r} verifies at {url}/api/v1/verify with this API key:")
     click.echo(demo.agency_key)

@@ -7,9 +7,9 @@ exhaust a process that lives for one upload: its address space and CPU time are 
 setrlimit before pikepdf, PDFium or fpdf2 is loaded, and the parent kills it after a
 wall-clock timeout.
 
-Run as `python -I -m identity.documents.pdf_child MEMORY_BYTES CPU_SECONDS MAX_PX check|stamp`. Stdin is
-one JSON line (the stamp's fields, or {}) and the PDF. Stdout is one JSON line, identity.documents.stamp's
-answer, followed by the stamped PDF when there is one (see stamp.answer).
+Run as `python -I -m identity.documents.pdf_child MEMORY_BYTES CPU_SECONDS MAX_PX check|stamp`.
+Stdin is one JSON line (the stamp's fields, or {}) and the PDF. Stdout is one JSON line,
+identity.documents.stamp's answer, followed by the stamped PDF when there is one (see stamp.answer).
 """
 
 import json

@@ -18,11 +18,11 @@ from identity.web import (
     wellknown,
 )
 from identity.web.console import admin, pages
-from identity.web.holder import card, documents, signin_api, signin_pages, verifications
+from identity.web.holder import card, documents, signin_api, signin_pages, who_checked_me
 
 BLUEPRINTS = (
     *(health.bp, home.bp, wellknown.bp, backoffice.bp),
-    *(signin_pages.bp, signin_api.bp, card.bp, verifications.bp, documents.bp),
+    *(signin_pages.bp, signin_api.bp, card.bp, who_checked_me.bp, documents.bp),
     *(pages.bp, admin.bp),
 )
 

@@ -14,7 +14,7 @@ from identity.digital_id import credentials
 from identity.register.beneficiaries import find
 from tests.browser.conftest import LiveServer
 from tests.browser.test_login_browser import keep
-from tests.helpers import FATIMA, make_staff
+from tests.factories import FATIMA, make_staff
 
 DESK_WIDTH, DESK_HEIGHT = 1280, 800
 
