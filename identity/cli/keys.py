@@ -41,9 +41,8 @@ def retire_command(kid: str) -> None:
     if already:
         signing.retire(kid)  # nothing changes, so nothing to audit
     else:
-        signing_keys.retire(
-            kid, "cli"
-        )  # KeyRefused: the active key or an unknown kid, exit status 1
+        # KeyRefused for the active key or an unknown kid: exit status 1
+        signing_keys.retire(kid, "cli")
     if already:
         click.echo(f"Key {kid} was already retired.")
     else:

@@ -102,7 +102,8 @@ def test_rotate_and_retire_are_audited_as_in_the_console(run: Run, app: Flask) -
     run("keys", "retire", old)
     run("keys", "retire", old)  # already retired: nothing changes, nothing more is audited
     with app.app_context():
-        rows = db.session().execute(select(AuditEvent.actor, AuditEvent.action, AuditEvent.subject))
+        columns = select(AuditEvent.actor, AuditEvent.action, AuditEvent.subject)
+        rows = db.session().execute(columns.order_by(AuditEvent.id))
         assert [tuple(row) for row in rows] == [
             ("cli", "key.rotate", f"key:{new}"),
             ("cli", "key.retire", f"key:{old}"),

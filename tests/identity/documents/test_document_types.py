@@ -22,7 +22,7 @@ from tests.factories import (
     staff_sign_in,
     web_sign_in,
 )
-from tests.test_openapi import conforms
+from tests.identity.web.test_openapi import conforms
 
 INITIAL = {
     "eligibility_endorsement": ("إقرار استحقاق", "Eligibility endorsement"),

@@ -207,7 +207,8 @@ def test_stamping_is_deterministic() -> None:
     time.sleep(1.05)
     assert stamp.stamp(pdf, **FIELDS) == first
     script = (
-        "import hashlib; from identity import stamp; from tests.test_stamp import FIELDS, letter; "
+        "import hashlib; from identity.documents import stamp; "
+        "from tests.identity.documents.test_stamp import FIELDS, letter; "
         "print(hashlib.sha256(stamp.stamp(letter(), **FIELDS)).hexdigest())"
     )
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"
@@ -500,7 +501,7 @@ MEASURED = """
 import json, resource
 from identity import stamp
 from tests import hostile_pdfs
-from tests.test_stamp import FIELDS
+from tests.identity.documents.test_stamp import FIELDS
 bomb = hostile_pdfs.object_stream()
 stamp.check(hostile_pdfs.edited(lambda pdf: None))  # the libraries loaded, a letter read
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -12,7 +12,6 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import ECKey, KeySet, KeySetSerialization
 
 from identity import signing
-from identity.web import wellknown
 
 
 @pytest.fixture
@@ -94,6 +93,4 @@ def test_the_jwks_is_public_and_cacheable(served: FlaskClient) -> None:
 
 
 def test_an_empty_folder_serves_an_empty_set(app: Flask) -> None:
-    if "jwks" not in app.blueprints:  # until verification/app.py registers it
-        app.register_blueprint(wellknown.bp)
     assert fetch(app.test_client()) == {"keys": []}

@@ -293,7 +293,9 @@ def test_a_control_character_inside_the_scanned_text_is_invalid(
     text = url.rsplit("/", 1)[1] if where == "bare" else url
     at = {"token": len(url) - 40, "host": len("http://127.0"), "bare": 40}[where]
     response = verify(world, make_agency(world), spliced(text, at, inside))
-    if inside == "\x00":  # refused at the edge before the check (tests/test_inputs.py): no verdict
+    if (
+        inside == "\x00"
+    ):  # refused at the edge before the check (tests/identity/web/test_inputs.py): no verdict
         assert (response.status_code, response.json["error"]["code"]) == (400, "invalid-input")
         return
     assert response.status_code == 200

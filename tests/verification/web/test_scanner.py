@@ -14,6 +14,7 @@ from werkzeug.test import TestResponse
 from identity import qr
 from tests.apps import https_client
 from tests.factories import FATIMA, add_people, csrf_from, make_pdf, web_sign_in
+from verification import photos
 from verification.web import scanner
 
 PUBLIC = "http://127.0.0.1:5000"  # the testing app's PUBLIC_URL
@@ -213,7 +214,7 @@ def other_kind(kind: str) -> Callable[[], bytes]:
         (lambda: png_header_only(8000, 6000), "huge.png", 413, TOO_MANY_PIXELS),
         (lambda: png_header_only(20000, 20000), "bomb.png", 413, TOO_MANY_PIXELS),
         (lambda: png_header_only(2**31 - 1, 2**31 - 1), "absurd.png", 413, TOO_MANY_PIXELS),
-        (lambda: b"\xff\xd8\xff" + b"\0" * (scanner.MAX_UPLOAD - 2), "big.jpg", 413, TOO_LARGE),
+        (lambda: b"\xff\xd8\xff" + b"\0" * (photos.MAX_UPLOAD - 2), "big.jpg", 413, TOO_LARGE),
     ],
 )
 def test_a_bad_upload_gets_a_clear_message_not_an_error(
@@ -321,7 +322,7 @@ def test_a_site_under_a_path_keeps_its_path() -> None:
     assert scanner.local_path(text, "https://gov.example/hawiya", here) == "/hawiya/v/aa.bb.cc"
 
 
-@pytest.mark.parametrize("size", [(70_000, 1), (1, 70_000), (scanner.MAX_SIDE + 1, 2)])
+@pytest.mark.parametrize("size", [(70_000, 1), (1, 70_000), (photos.MAX_SIDE + 1, 2)])
 def test_an_image_too_wide_or_too_tall_is_refused_not_an_error(
     client: FlaskClient, size: tuple[int, int]
 ) -> None:

@@ -140,7 +140,7 @@ def sign_in_with_next(app: Flask, next_value: str):
     [
         "/staff/\r\nSet-Cookie: planted=1",
         "/staff/search\nX-Injected: 1",
-        "/staff/\x07",  # (a NUL is refused at the edge: tests/test_inputs.py)
+        "/staff/\x07",  # (a NUL is refused at the edge: tests/identity/web/test_inputs.py)
         "/staff/\x1b[31m",
         "//evil.example/staff/",
         "/staff//evil.example",
