@@ -76,6 +76,20 @@ def issue(session: Session, beneficiary: Beneficiary, actor: str) -> Credential:
     return credential
 
 
+def for_holder(session: Session, beneficiary_id: int, actor: str) -> Credential | None:
+    """Return the ID a signed-in beneficiary shows: their newest, or a first one if they have none.
+
+    The one path by which sign-in and the card give out IDs. It never replaces a revoked ID (that
+    takes an explicit `issue`, as for the bulk issue): a revocation before someone's first sign-in
+    stays in force. None if no such beneficiary. Runs in the caller's transaction.
+    """
+    credential = current(session, beneficiary_id)
+    if credential is not None:
+        return credential
+    person = session.get(Beneficiary, beneficiary_id)
+    return None if person is None else issue(session, person, actor)
+
+
 def issue_all(actor: str, progress: Callable[[int], None] | None = None) -> int:
     """Issue a credential to every beneficiary who never had one, in committed batches.
 

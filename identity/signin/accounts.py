@@ -24,11 +24,8 @@ def sign_in(who: SignedIn, kind: str) -> str:
             session.add(account)
         account.last_login_at = now
         session.flush()
-        if created:
-            # The first sign-in gives the beneficiary their digital ID.
-            person = session.get(Beneficiary, who.beneficiary_id)
-            assert person is not None
-            credentials.issue(session, person, subject)
+        if created:  # the first sign-in gives the beneficiary their digital ID
+            credentials.for_holder(session, who.beneficiary_id, subject)
         chain.record(session, subject, "login.success", subject, {"via": kind, "new": created})
         account_id = account.id
     return sessions.create(account_id, who.beneficiary_id, kind)

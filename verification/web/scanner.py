@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from identity import ratelimit
 from identity.errors import TooManyRequests
 from verification import photos
-from verification.checks import our_url
+from verification.checks import parse_qr
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +56,10 @@ def local_path(text: str, public_url: str, here: str) -> str | None:
 
     `public_url` is the configured PUBLIC_URL and `here` the URL this app is served at (scheme,
     host and script root); a text on either of them with the path `/v/<token>` or
-    `/d/<reference>` is ours (checks.our_url, the rule of the agency API too). Anything else
+    `/d/<reference>` is ours (checks.parse_qr, the rule of the agency API too). Anything else
     (another site, another path, a control character inside) gives None.
     """
-    found = our_url(text, (public_url, here))
+    found = parse_qr(text, (public_url, here), urls_only=True)
     if found is None:
         return None
     kind, value = found

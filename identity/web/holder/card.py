@@ -17,15 +17,12 @@ STATIC = PROJECT_ROOT / "verification" / "static"  # the site's files, served fr
 
 
 def holder_credential(holder: sessions.HolderSession) -> Credential:
-    """Return the signed-in person's credential, issuing one if they have none."""
+    """Return the signed-in person's ID (credentials.for_holder: a first one if they have none)."""
     session = db.session()
-    credential = credentials.current(session, holder.beneficiary_id)
+    credential = credentials.for_holder(session, holder.beneficiary_id, "system")
     if credential is None:
-        person = accounts.holder(holder.beneficiary_id)
-        if person is None:
-            raise NotFound()
-        credential = credentials.issue(session, person, "system")
-        session.commit()
+        raise NotFound()
+    session.commit()
     return credential
 
 

@@ -11,7 +11,7 @@ from identity.demo.synthetic import rows
 from identity.digital_id import credentials
 from identity.models import AuditEvent, Beneficiary, Credential
 from identity.register.beneficiaries import find
-from tests.factories import FATIMA, NASSER, add_people
+from tests.factories import FATIMA, NASSER, add_people, api_sign_in
 from verification.checks import check_phone_token
 
 
@@ -178,3 +178,23 @@ def test_the_credential_token_has_its_own_lifetime_policy(app: Flask) -> None:
             credentials.read_credential_token(
                 credentials.phone_token(credential).url.rsplit("/", 1)[1]
             )
+
+
+def test_a_revocation_before_the_first_sign_in_stays_in_force(app: Flask) -> None:
+    """Sign-in and the card give out IDs by one rule, which never replaces a revoked ID."""
+    add_people(app, FATIMA)
+    revoked = issue(app)
+    set_status(app, Credential, revoked.status_index, "revoked")
+    token = api_sign_in(app, FATIMA)  # the first sign-in: an account is created
+    card = app.test_client().get("/api/v1/me/card", headers={"Authorization": f"Bearer {token}"})
+    assert card.json["status"] == "revoked"
+    assert count(app, Credential) == 1
+
+
+def test_the_first_sign_in_gives_an_id_to_someone_who_had_none(app: Flask) -> None:
+    add_people(app, FATIMA)
+    api_sign_in(app, FATIMA)
+    assert count(app, Credential) == 1
+    with app.app_context():
+        actions = db.session().scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+    assert "credential.issue" in actions
