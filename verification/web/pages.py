@@ -17,20 +17,20 @@ GUESSES_PER_CLIENT, GUESSES_PER_NUMBER, WINDOW = 20, 10, 3600
 def id_verdict(token: str) -> str:
     """Check a phone ID token live and show the verdict, with nothing more than the name."""
     verdict = record(check_phone_token(token), Verifier(None, "page"), PUBLIC_PURPOSE)
-    return render_template("verdict.html", verdict=verdict, person=verdict.beneficiary)
+    return render_template("verify/verdict.html", verdict=verdict, person=verdict.beneficiary)
 
 
 @bp.get("/d/<reference>")
 def document_verdict(reference: str) -> str:
     """Show the live status of a document, and let the verifier compare the file they hold."""
     checked = record(check_document(reference), Verifier(None, "page"), PUBLIC_PURPOSE)
-    return render_template("document_verdict.html", verdict=checked, document=checked.document)
+    return render_template("verify/document_verdict.html", verdict=checked, document=checked.document)
 
 
 @bp.get("/d")
 def lookup_form() -> str:
     """Ask for the document number and the verification code printed on it."""
-    return render_template("document_lookup.html")
+    return render_template("verify/document_lookup.html")
 
 
 @bp.post("/d")
@@ -44,10 +44,10 @@ def lookup() -> tuple[str, int] | BaseResponse:
         key = documents.normalize_number(number)
         ratelimit.hit(f"doc-guess-number:{key}", GUESSES_PER_NUMBER, WINDOW)
     except TooManyRequests as limited:
-        page = render_template("document_lookup.html", number=number, error="too-many")
+        page = render_template("verify/document_lookup.html", number=number, error="too-many")
         return page, limited.status
     document = documents.by_number_and_code(db.session(), number, code)
     if document is None:
-        page = render_template("document_lookup.html", number=number, error="no-match")
+        page = render_template("verify/document_lookup.html", number=number, error="no-match")
         return page, 404
     return redirect(url_for("pages.document_verdict", reference=document.reference), 303)

@@ -72,7 +72,7 @@ def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     # The page to type a document's number and code, once that blueprint is there.
     lookup = "pages.lookup_form"
     html = render_template(
-        "scan.html",
+        "verify/scan.html",
         error=message,
         public_url=current_app.config["PUBLIC_URL"],
         max_upload=photos.MAX_UPLOAD,

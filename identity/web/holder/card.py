@@ -49,7 +49,7 @@ def card_page() -> str:
     holder = current_holder()
     assert holder is not None
     return render_template(
-        "card.html", person=accounts.holder(holder.beneficiary_id), card=card_state(holder)
+        "holder/card.html", person=accounts.holder(holder.beneficiary_id), card=card_state(holder)
     )
 
 
@@ -79,7 +79,7 @@ def api_credential() -> Response:
 @bp.get("/offline")
 def offline() -> str:
     """Say, without anything personal, that the card needs a connection."""
-    return render_template("offline.html")
+    return render_template("holder/offline.html")
 
 
 @bp.get("/manifest.webmanifest")

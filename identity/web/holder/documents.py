@@ -36,7 +36,7 @@ def page() -> str:
     holder = current_holder()
     assert holder is not None
     found = documents.for_beneficiary(db.session(), holder.beneficiary_id)
-    return render_template("my_documents.html", documents=found)
+    return render_template("holder/my_documents.html", documents=found)
 
 
 @bp.get("/me/documents/<int:document_id>.pdf")

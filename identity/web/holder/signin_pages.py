@@ -45,7 +45,7 @@ def start() -> str | BaseResponse:
     """Ask for civil ID and file number."""
     if current_holder() is not None:
         return redirect(url_for("login.me"))
-    return render_template("login.html")
+    return render_template("holder/login.html")
 
 
 @bp.post("/login")
@@ -57,13 +57,13 @@ def send_code() -> tuple[str, int] | str:
     except (ApiError, StoreUnavailable) as caught:
         error = refusal(caught)
         page = render_template(
-            "login.html",
+            "holder/login.html",
             error=explain(error),
             civil_id=form.get("civil_id", "")[:32],
             file_number=form.get("file_number", "")[:32],
         )
         return page, error.status
-    return render_template("login_code.html", txn=txn)
+    return render_template("holder/login_code.html", txn=txn)
 
 
 @bp.post("/login/code")
@@ -74,7 +74,7 @@ def check_code() -> tuple[str, int] | BaseResponse:
         who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
     except (ApiError, StoreUnavailable) as caught:
         error = refusal(caught)
-        page = render_template("login_code.html", txn=txn[:64], error=explain(error))
+        page = render_template("holder/login_code.html", txn=txn[:64], error=explain(error))
         return page, error.status
     # A new token at every sign-in: a session id planted before sign-in is worth nothing.
     sessions.destroy(request.cookies.get(sessions.COOKIE))
@@ -99,4 +99,4 @@ def me() -> str:
     """Show who is signed in."""
     holder = current_holder()
     assert holder is not None
-    return render_template("me.html", person=accounts.holder(holder.beneficiary_id))
+    return render_template("holder/me.html", person=accounts.holder(holder.beneficiary_id))

@@ -37,7 +37,7 @@ def page() -> str:
     assert holder is not None
     found = verifications.events(holder.beneficiary_id, before_arg())
     return render_template(
-        "verifications.html",
+        "holder/verifications.html",
         events=found,
         more=found[-1].id if len(found) == verifications.PAGE else None,
     )
