@@ -26,6 +26,20 @@ MAX_AGE = 300
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 
+def shared(response: Response, max_age: int) -> Response:
+    """Mark a public answer that names no one: cacheable, readable from any origin, with an ETag.
+
+    Shared caches may keep it for max_age seconds; browser-based verifiers on other origins may
+    read it (no credentials are involved); an unchanged answer is a 304 to a client that sends
+    back the ETag it holds.
+    """
+    response.headers["Cache-Control"] = f"public, max-age={max_age}"
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.add_etag()
+    response.make_conditional(request)
+    return response
+
+
 @bp.get("/api/v1/openapi.json")
 def openapi() -> Response:
     """Serve the API's OpenAPI document."""
@@ -37,15 +51,7 @@ def openapi() -> Response:
 @bp.get("/.well-known/jwks.json")
 def jwks() -> Response:
     """Serve the active and verify-only public keys (never a private member)."""
-    response = jsonify(signing.jwks())
-    # Public, identical for everyone and not personal: shared caches may keep it.
-    response.headers["Cache-Control"] = f"public, max-age={MAX_AGE}"
-    # No credentials are involved, so browser-based verifiers on other origins may read it.
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    # An unchanged set answers 304 to a verifier that sends back the ETag it holds.
-    response.add_etag()
-    response.make_conditional(request)
-    return response
+    return shared(jsonify(signing.jwks()), MAX_AGE)
 
 
 @bp.get("/status/<int:number>")
@@ -54,13 +60,8 @@ def status_list_token(number: int) -> Response:
     signed = status_list.token(number)
     if signed is None:
         raise NotFound("There is no status list with this number.")
-    response = Response(signed, mimetype=status_list.MEDIA_TYPE)
-    # Bits and indices only, the same for everyone: shared caches and other origins may keep it.
-    response.headers["Cache-Control"] = f"public, max-age={status_list.TTL}"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.add_etag()
-    response.make_conditional(request)
-    return response
+    # Bits and indices only, the same for everyone.
+    return shared(Response(signed, mimetype=status_list.MEDIA_TYPE), status_list.TTL)
 
 
 @bp.get("/api/v1/document-types")
