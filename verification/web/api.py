@@ -4,42 +4,20 @@ import hmac
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from identity import db, ratelimit
-from identity.access import agencies
-from identity.errors import ApiError, Unauthorized
+from identity.errors import ApiError
 from identity.models import Agency, Beneficiary, api_time
 from identity.register import fields
-from identity.web.http import bearer_token, json_body
+from identity.web.gates import require_agency
+from identity.web.http import json_body
 from verification import receipts
 from verification.checks import Verdict, Verifier, check
 
 bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
 
-# Query parameters that would put a key in logs and browser histories: refused outright.
-KEY_PARAMETERS = frozenset({"key", "api_key", "apikey", "access_token", "token", "auth"})
 DISCLOSED = ("valid", "revoked", "suspended")
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # verdicts for which the subject is known and live
-
-
-class KeyInQuery(ApiError):
-    status, code = 400, "key-in-query"
-    message = "Send the API key in the Authorization header, never in the address."
-
-
-def require_agency() -> Agency:
-    """Return the agency of the request's bearer key; one identical 401 for every failure."""
-    lowered = {name.lower() for name in request.args}
-    if lowered & KEY_PARAMETERS or agencies.KEY_PREFIX in request.query_string.decode("latin-1"):
-        raise KeyInQuery()
-    agency = agencies.authenticate(db.session(), bearer_token())
-    if agency is None:
-        raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
-    # A fair share between agencies, not a guard against guessing: while Redis is down the
-    # checks go on uncounted, since a verdict needs only the register.
-    ratelimit.hit(f"agency:{agency.id}", agency.rate_limit, 60, fail_open=True)
-    return agency
 
 
 def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:

@@ -8,7 +8,8 @@ from identity import db
 from identity.documents import documents
 from identity.errors import NotFound
 from identity.models import Document
-from identity.web.holder.guards import current_holder, require_holder, signed_in
+from identity.web.gates import require_holder
+from identity.web.holder.guards import current_holder, signed_in
 from identity.web.http import pdf_response
 
 bp = Blueprint("holder_documents", __name__)
