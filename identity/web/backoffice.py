@@ -54,13 +54,14 @@ def actor(token: ApiToken) -> str:
     return f"backoffice:{token.id}"
 
 
+# The back office's own record of a document: its summary, reference, reason and file hash.
+DOCUMENT_DISCLOSED = (*documents.SUMMARY, "reference", "reason", "superseded_by_id", "sha256")
+
+
 def document_json(document: Document) -> dict[str, Any]:
+    """Return a document's record for the back office, with the address of its PDF."""
     return {
-        **documents.summary(document),
-        "reference": document.reference,
-        "reason": document.reason,
-        "superseded_by": document.superseded_by_id,
-        "sha256": document.sha256,
+        **documents.as_json(document, DOCUMENT_DISCLOSED),
         "pdf_url": url_for("backoffice_api.document_pdf", document_id=document.id),
     }
 

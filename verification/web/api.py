@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from identity.documents import documents
 from identity.errors import ApiError
 from identity.models import Agency, Beneficiary, api_time
 from identity.register import fields
@@ -16,8 +17,13 @@ from verification.checks import Verdict, Verifier, check
 
 bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
 
-DISCLOSED = ("valid", "revoked", "suspended")
-SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # verdicts for which the subject is known and live
+DISCLOSED = ("valid", "revoked", "suspended")  # verdicts for which the subject is known and live
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# What an agency reads of a document it checked: no id, reference or address of ours.
+DOCUMENT_DISCLOSED = (
+    "number", "type", "title", "office", "issued_at", "status", "reason",
+    "superseded_by_number", "sha256",
+)  # fmt: skip
 
 
 def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:
@@ -37,17 +43,7 @@ def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
     """Describe a found document; compare the agency's file hash with ours when it sends one."""
     found = verdict.document
     assert found is not None
-    described: dict[str, Any] = {
-        "number": found.number,
-        "type": found.type,
-        "title": found.title,
-        "office": found.office,
-        "issued_at": api_time(found.issued_at),
-        "status": found.status,
-        "reason": found.reason,
-        "superseded_by": found.superseded_by.number if found.superseded_by else None,
-        "sha256": found.sha256,
-    }
+    described = documents.as_json(found, DOCUMENT_DISCLOSED)
     if sha256 is not None:
         described["hash_matches"] = hmac.compare_digest(sha256.lower(), found.sha256)
     return described

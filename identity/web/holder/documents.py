@@ -24,8 +24,9 @@ def own_document(beneficiary_id: int, document_id: int) -> Document:
 
 
 def as_json(document: Document) -> dict[str, Any]:
+    """Return one of my documents for the app, with the address of its PDF."""
     return {
-        **documents.summary(document),
+        **documents.as_json(document, documents.SUMMARY),
         "pdf_url": url_for("holder_documents.api_pdf", document_id=document.id),
     }
 
