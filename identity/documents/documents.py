@@ -94,6 +94,7 @@ def url(document: Document) -> str:
 
 
 def _superseded_by_number(document: Document) -> str | None:
+    """Return the printed number of the document that replaced this one, if any."""
     return document.superseded_by.number if document.superseded_by else None
 
 
