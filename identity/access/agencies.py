@@ -1,19 +1,18 @@
 """Agencies that verify through the API: their keys (stored hashed), scope and rate limit."""
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from identity.access.bearer_secrets import BearerSecrets
 from identity.audit import chain
 from identity.models import SCOPE_ATTRIBUTES, Agency
 from identity.register import fields
 
 KEY_PREFIX = "hwy_"
 DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
+KEYS = BearerSecrets(KEY_PREFIX, Agency, Agency.key_hash)
 
 
 class InvalidAgency(ValueError):
@@ -28,11 +27,6 @@ class NewKey:
     key: str
 
 
-def hash_key(key: str) -> str:
-    """Return the stored form of an API key (keys are 256 random bits: a plain hash suffices)."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
 def parse_scope(text: str) -> tuple[str, ...]:
     """Return the attributes of a comma-separated scope, refusing unknown ones."""
     names = tuple(dict.fromkeys(p.strip().lower() for p in text.split(",") if p.strip()))
@@ -43,10 +37,6 @@ def parse_scope(text: str) -> tuple[str, ...]:
             f"Choose from: {', '.join(SCOPE_ATTRIBUTES)}."
         )
     return names
-
-
-def _new_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
 def create(
@@ -68,28 +58,28 @@ def create(
     scopes = parse_scope(scope)
     if session.scalar(select(Agency.id).where(Agency.name == name)) is not None:
         raise InvalidAgency(f"An agency named {name!r} exists already.")
-    key = _new_key()
+    key = KEYS.mint()
     agency = Agency(
         name=name,
         purpose=purpose,
         scope=",".join(scopes),
-        key_hash=hash_key(key),
-        key_prefix=key[:10],
+        key_hash=key.digest,
+        key_prefix=key.shown,
         active=True,
         rate_limit=rate_limit,
     )
     session.add(agency)
     session.flush()
     chain.record(session, actor, "agency.create", f"agency:{agency.id}", {"scope": agency.scope})
-    return NewKey(agency, key)
+    return NewKey(agency, key.secret)
 
 
 def rotate_key(session: Session, agency: Agency, actor: str) -> str:
     """Give an agency a new key; the old one stops working at once."""
-    key = _new_key()
-    agency.key_hash, agency.key_prefix = hash_key(key), key[:10]
+    key = KEYS.mint()
+    agency.key_hash, agency.key_prefix = key.digest, key.shown
     chain.record(session, actor, "agency.rotate_key", f"agency:{agency.id}")
-    return key
+    return key.secret
 
 
 def set_active(session: Session, agency: Agency, active: bool, actor: str) -> None:
@@ -99,19 +89,10 @@ def set_active(session: Session, agency: Agency, active: bool, actor: str) -> No
     chain.record(session, actor, action, f"agency:{agency.id}")
 
 
-# Built once: this lookup runs on every agency request.
-BY_KEY_HASH = select(Agency).where(Agency.key_hash == bindparam("key_hash"))
-
-
 def authenticate(session: Session, key: str | None) -> Agency | None:
     """Return the active agency holding this key, or None (a missing, wrong or revoked key)."""
-    if not key or not key.startswith(KEY_PREFIX) or len(key) > 100:
-        return None
-    wanted = hash_key(key)
-    agency = session.scalar(BY_KEY_HASH, {"key_hash": wanted})
-    if agency is None or not agency.active or not hmac.compare_digest(agency.key_hash, wanted):
-        return None
-    return agency
+    agency = KEYS.find(session, key)
+    return agency if agency is not None and agency.active else None
 
 
 def by_name(session: Session, name: str) -> Agency | None:

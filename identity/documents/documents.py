@@ -9,8 +9,10 @@ import hmac
 import re
 import secrets
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 from typing import Any
 
 from flask import current_app
@@ -91,18 +93,40 @@ def url(document: Document) -> str:
     return f"{current_app.config['PUBLIC_URL'].rstrip('/')}/d/{document.reference}"
 
 
-def summary(document: Document) -> dict[str, Any]:
-    """Return what anyone entitled to see a document reads of it (the APIs add their own)."""
-    return {
-        "id": document.id,
-        "number": document.number,
-        "type": document.type,
-        "title": document.title,
-        "office": document.office,
-        "issued_at": api_time(document.issued_at),
-        "status": document.status,
-        "url": url(document),
-    }
+def _superseded_by_number(document: Document) -> str | None:
+    """Return the printed number of the document that replaced this one, if any."""
+    return document.superseded_by.number if document.superseded_by else None
+
+
+# What a document can tell of itself, by the name a caller discloses it under: its JSON key and
+# how it is read. Callers list the names they may disclose; nothing else (the code's hash, the
+# issuer) can leave by accident.
+FIELDS: dict[str, tuple[str, Callable[[Document], Any]]] = {
+    "id": ("id", attrgetter("id")),
+    "number": ("number", attrgetter("number")),
+    "type": ("type", attrgetter("type")),
+    "title": ("title", attrgetter("title")),
+    "office": ("office", attrgetter("office")),
+    "issued_at": ("issued_at", lambda document: api_time(document.issued_at)),
+    "status": ("status", attrgetter("status")),
+    "url": ("url", url),
+    "reference": ("reference", attrgetter("reference")),
+    "reason": ("reason", attrgetter("reason")),
+    "superseded_by_id": ("superseded_by", attrgetter("superseded_by_id")),
+    "superseded_by_number": ("superseded_by", _superseded_by_number),
+    "sha256": ("sha256", attrgetter("sha256")),
+}
+# What anyone entitled to see a document reads of it (the holder; the back office adds more).
+SUMMARY = ("id", "number", "type", "title", "office", "issued_at", "status", "url")
+
+
+def as_json(document: Document, disclosed: tuple[str, ...]) -> dict[str, Any]:
+    """Return these fields of a document (names of FIELDS), in this order, as JSON values."""
+    described: dict[str, Any] = {}
+    for name in disclosed:
+        key, read = FIELDS[name]
+        described[key] = read(document)
+    return described
 
 
 def _number(document_id: int, when: datetime) -> str:

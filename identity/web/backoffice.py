@@ -9,16 +9,16 @@ from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy.orm import Session
 
 from identity import db, sms
-from identity.access import api_tokens
 from identity.audit import chain
 from identity.digital_id import credentials
 from identity.documents import documents, stamp
-from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
+from identity.errors import ApiError, NotFound, ValidationFailed
 from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 from identity.register import civil_id
 from identity.register.beneficiaries import InvalidRecord, find, upsert, validate
 from identity.web import inputs
-from identity.web.http import UnsupportedMediaType, bearer_token, json_body, pdf_response
+from identity.web.gates import require_backoffice
+from identity.web.http import UnsupportedMediaType, json_body, pdf_response
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
@@ -50,25 +50,18 @@ def refused_as_api_error(session: Session) -> Iterator[None]:
         raise error(invalid.message) from None
 
 
-def require_backoffice() -> ApiToken:
-    """Return the back-office token of the request, or refuse with 401."""
-    token = api_tokens.authenticate(db.session(), bearer_token(), "backoffice")
-    if token is None:
-        raise Unauthorized("A valid back-office token is required: Authorization: Bearer <token>.")
-    return token
-
-
 def actor(token: ApiToken) -> str:
     return f"backoffice:{token.id}"
 
 
+# The back office's own record of a document: its summary, reference, reason and file hash.
+DOCUMENT_DISCLOSED = (*documents.SUMMARY, "reference", "reason", "superseded_by_id", "sha256")
+
+
 def document_json(document: Document) -> dict[str, Any]:
+    """Return a document's record for the back office, with the address of its PDF."""
     return {
-        **documents.summary(document),
-        "reference": document.reference,
-        "reason": document.reason,
-        "superseded_by": document.superseded_by_id,
-        "sha256": document.sha256,
+        **documents.as_json(document, DOCUMENT_DISCLOSED),
         "pdf_url": url_for("backoffice_api.document_pdf", document_id=document.id),
     }
 

@@ -9,14 +9,13 @@ from pathlib import Path
 from flask import Blueprint, Response, jsonify, request, send_file
 
 from identity import db, metrics, signing
-from identity.access import api_tokens
 from identity.audit import head as audit_head
 from identity.digital_id import status_list
 from identity.documents import document_types
-from identity.errors import NotFound, Unauthorized
+from identity.errors import NotFound
 from identity.models import api_time
 from identity.store import get_store
-from identity.web.http import bearer_token
+from identity.web.gates import require_metrics
 
 bp = Blueprint("wellknown", __name__)
 
@@ -81,7 +80,6 @@ def audit_head_token() -> Response:
 @bp.get("/metrics")
 def metrics_exposition() -> Response:
     """Expose the shared counters to a scraper holding a `metrics` token."""
-    if api_tokens.authenticate(db.session(), bearer_token(), "metrics") is None:
-        raise Unauthorized("A valid metrics token is required: Authorization: Bearer <token>.")
+    require_metrics()
     counts = get_store().counts(metrics.STORE_KEY)
     return Response(metrics.render(counts), content_type=metrics.CONTENT_TYPE)

@@ -4,42 +4,26 @@ import hmac
 import re
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify
 
-from identity import db, ratelimit
-from identity.access import agencies
-from identity.errors import ApiError, Unauthorized
+from identity.documents import documents
+from identity.errors import ApiError
 from identity.models import Agency, Beneficiary, api_time
 from identity.register import fields
-from identity.web.http import bearer_token, json_body
+from identity.web.gates import require_agency
+from identity.web.http import json_body
 from verification import receipts
 from verification.checks import Verdict, Verifier, check
 
 bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
 
-# Query parameters that would put a key in logs and browser histories: refused outright.
-KEY_PARAMETERS = frozenset({"key", "api_key", "apikey", "access_token", "token", "auth"})
-DISCLOSED = ("valid", "revoked", "suspended")
-SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # verdicts for which the subject is known and live
-
-
-class KeyInQuery(ApiError):
-    status, code = 400, "key-in-query"
-    message = "Send the API key in the Authorization header, never in the address."
-
-
-def require_agency() -> Agency:
-    """Return the agency of the request's bearer key; one identical 401 for every failure."""
-    lowered = {name.lower() for name in request.args}
-    if lowered & KEY_PARAMETERS or agencies.KEY_PREFIX in request.query_string.decode("latin-1"):
-        raise KeyInQuery()
-    agency = agencies.authenticate(db.session(), bearer_token())
-    if agency is None:
-        raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
-    # A fair share between agencies, not a guard against guessing: while Redis is down the
-    # checks go on uncounted, since a verdict needs only the register.
-    ratelimit.hit(f"agency:{agency.id}", agency.rate_limit, 60, fail_open=True)
-    return agency
+DISCLOSED = ("valid", "revoked", "suspended")  # verdicts for which the subject is known and live
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# What an agency reads of a document it checked: no id, reference or address of ours.
+DOCUMENT_DISCLOSED = (
+    "number", "type", "title", "office", "issued_at", "status", "reason",
+    "superseded_by_number", "sha256",
+)  # fmt: skip
 
 
 def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:
@@ -59,17 +43,7 @@ def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
     """Describe a found document; compare the agency's file hash with ours when it sends one."""
     found = verdict.document
     assert found is not None
-    described: dict[str, Any] = {
-        "number": found.number,
-        "type": found.type,
-        "title": found.title,
-        "office": found.office,
-        "issued_at": api_time(found.issued_at),
-        "status": found.status,
-        "reason": found.reason,
-        "superseded_by": found.superseded_by.number if found.superseded_by else None,
-        "sha256": found.sha256,
-    }
+    described = documents.as_json(found, DOCUMENT_DISCLOSED)
     if sha256 is not None:
         described["hash_matches"] = hmac.compare_digest(sha256.lower(), found.sha256)
     return described

@@ -10,7 +10,8 @@ from identity.digital_id import credentials
 from identity.errors import NotFound, Unauthorized
 from identity.models import Credential
 from identity.signin import accounts, sessions
-from identity.web.holder.guards import current_holder, require_holder, signed_in
+from identity.web.gates import require_holder
+from identity.web.holder.guards import current_holder, signed_in
 
 bp = Blueprint("card", __name__)
 STATIC = PROJECT_ROOT / "verification" / "static"  # the site's files, served from the root here

@@ -8,7 +8,8 @@ from identity import db
 from identity.documents import documents
 from identity.errors import NotFound
 from identity.models import Document
-from identity.web.holder.guards import current_holder, require_holder, signed_in
+from identity.web.gates import require_holder
+from identity.web.holder.guards import current_holder, signed_in
 from identity.web.http import pdf_response
 
 bp = Blueprint("holder_documents", __name__)
@@ -23,8 +24,9 @@ def own_document(beneficiary_id: int, document_id: int) -> Document:
 
 
 def as_json(document: Document) -> dict[str, Any]:
+    """Return one of my documents for the app, with the address of its PDF."""
     return {
-        **documents.summary(document),
+        **documents.as_json(document, documents.SUMMARY),
         "pdf_url": url_for("holder_documents.api_pdf", document_id=document.id),
     }
 

@@ -1,4 +1,4 @@
-"""Who is signed in: the browser's session cookie or the app's bearer token, checked once."""
+"""Who is signed in to the browser: the session cookie, read once (the app's bearer: web.gates)."""
 
 from collections.abc import Callable
 from functools import wraps
@@ -6,9 +6,7 @@ from typing import Any
 
 from flask import g, redirect, request, url_for
 
-from identity.errors import Unauthorized
 from identity.signin import sessions
-from identity.web.http import bearer_token
 
 
 def current_holder() -> sessions.HolderSession | None:
@@ -29,11 +27,3 @@ def signed_in(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
-
-
-def require_holder() -> sessions.HolderSession:
-    """Return the API session of the bearer token, or refuse with 401."""
-    holder = sessions.load(bearer_token(), sessions.API)
-    if holder is None:
-        raise Unauthorized("Sign in first: send Authorization: Bearer <access_token>.")
-    return holder

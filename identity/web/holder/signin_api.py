@@ -3,7 +3,7 @@
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from identity.signin import accounts, otp, sessions
-from identity.web.holder.guards import require_holder
+from identity.web.gates import require_holder
 from identity.web.http import bearer_token, json_body
 
 bp = Blueprint("holder_api", __name__, url_prefix="/api/v1")

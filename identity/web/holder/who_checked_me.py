@@ -7,7 +7,8 @@ from flask import Blueprint, Response, jsonify, render_template, request
 from identity.audit import verifications
 from identity.models import VerificationEvent, api_time
 from identity.web import inputs
-from identity.web.holder.guards import current_holder, require_holder, signed_in
+from identity.web.gates import require_holder
+from identity.web.holder.guards import current_holder, signed_in
 
 bp = Blueprint("verifications", __name__)
 
