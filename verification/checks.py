@@ -34,11 +34,11 @@ MAX_QR_TEXT = 4096
 PUBLIC_PURPOSE = "public"
 # The two things a code of ours holds, in a URL or bare: a phone ID token (a compact JWS: three
 # base64url segments) or a document's reference. Nothing else is ours.
-TOKEN = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+COMPACT_JWS = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
 REFERENCE = r"[A-Za-z0-9_-]{16,64}"
-BARE_TOKEN, BARE_REFERENCE = re.compile(TOKEN), re.compile(REFERENCE)
+BARE_TOKEN, BARE_REFERENCE = re.compile(COMPACT_JWS), re.compile(REFERENCE)
 # The path of one of our URLs under its base: nothing that can leave the /v/ or /d/ path.
-OUR_PATH = re.compile(f"/v/({TOKEN})|/d/({REFERENCE})")
+OUR_PATH = re.compile(f"/v/({COMPACT_JWS})|/d/({REFERENCE})")
 FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
 ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
 # The statements of every scan, built once with bind parameters: building a statement costs

@@ -24,7 +24,9 @@ def id_verdict(token: str) -> str:
 def document_verdict(reference: str) -> str:
     """Show the live status of a document, and let the verifier compare the file they hold."""
     checked = record(check_document(reference), Verifier(None, "page"), PUBLIC_PURPOSE)
-    return render_template("verify/document_verdict.html", verdict=checked, document=checked.document)
+    return render_template(
+        "verify/document_verdict.html", verdict=checked, document=checked.document
+    )
 
 
 @bp.get("/d")
