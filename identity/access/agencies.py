@@ -9,6 +9,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from identity.audit import chain
+from identity.errors import Refused
 from identity.models import SCOPE_ATTRIBUTES, Agency
 from identity.register import fields
 
@@ -16,8 +17,10 @@ KEY_PREFIX = "hwy_"
 DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
 
 
-class InvalidAgency(ValueError):
+class InvalidAgency(Refused):
     """An agency definition that cannot be stored; the message says why."""
+
+    code = "invalid-input"
 
 
 @dataclass(frozen=True)

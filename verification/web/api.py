@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from identity import db, ratelimit
 from identity.access import agencies
-from identity.errors import ApiError, Unauthorized
+from identity.errors import BadRequest, Refused, Unauthorized
 from identity.models import Agency, Beneficiary, api_time
 from identity.register import fields
 from identity.web.http import bearer_token, json_body
@@ -23,8 +23,8 @@ DISCLOSED = ("valid", "revoked", "suspended")
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")  # verdicts for which the subject is known and live
 
 
-class KeyInQuery(ApiError):
-    status, code = 400, "key-in-query"
+class KeyInQuery(Refused):
+    code = "key-in-query"
     message = "Send the API key in the Authorization header, never in the address."
 
 
@@ -98,13 +98,13 @@ def verify() -> Response:
     body = json_body()
     qr_text, purpose = body.get("qr"), body.get("purpose")
     if not isinstance(qr_text, str) or not qr_text.strip():
-        raise ApiError("Send the scanned text as a string in 'qr'.")
+        raise BadRequest("Send the scanned text as a string in 'qr'.")
     try:
         purpose = fields.free_text("purpose", "purpose", purpose, 1, 200)
     except fields.InvalidField as invalid:
-        raise ApiError(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
+        raise BadRequest(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
     sha256 = body.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
-        raise ApiError("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
+        raise BadRequest("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
     verdict = check(qr_text, Verifier(agency, "api"), purpose)
     return jsonify(answer(verdict, agency, purpose, sha256))

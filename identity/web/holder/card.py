@@ -25,7 +25,6 @@ def holder_credential(holder: sessions.HolderSession) -> Credential:
         if person is None:
             raise NotFound()
         credential = credentials.issue(session, person, "system")
-        session.commit()
     return credential
 
 
