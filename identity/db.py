@@ -1,11 +1,23 @@
-"""The database: one engine per app, a session per request or command, and the migrations."""
+"""The database: one engine per app, a session per request or command, and the migrations.
+
+Who commits: the request is the unit of work. Service functions write in the caller's session
+and never commit; identity.web.refusals commits once after the view when the answer is a
+success (< 400) and rolls back otherwise, so a view that catches a refusal and answers 4xx
+writes nothing. CLI commands run their writes in `with transaction()`. The exceptions, each
+for a reason:
+- records of a refusal that must outlive it commit before raising: otp._fail's audit of a
+  wrong code and staff.authenticate's audit of a failed sign-in;
+- background work, which has no request: the SMS worker (otp.SmsQueue) audits in its own
+  transaction;
+- bulk jobs commit in batches, so a large run neither holds one huge transaction nor loses
+  everything to one late error: credentials.issue_all and the CSV import (csv_import).
+"""
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -14,6 +26,8 @@ from flask import Flask, current_app
 from sqlalchemy import CursorResult, Engine, Table, create_engine, event, inspect, text, update
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 from sqlalchemy.orm.attributes import set_committed_value
+
+from identity.errors import Refused
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -145,7 +159,13 @@ def new_revision(engine: Engine, message: str, autogenerate: bool) -> None:
     command.revision(_alembic_config(engine), message=message, autogenerate=autogenerate)
 
 
+class SchemaOutdated(Refused):
+    """The database is behind the code: `hawiya init` has not been run on it."""
+
+    code, message = "schema-outdated", "The database schema is not up to date: run `hawiya init`."
+
+
 def require_schema() -> None:
     """Stop a command with a clear message when `hawiya init` has not been run on this database."""
     if current_revision(get_db().engine) != head_revision():
-        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
+        raise SchemaOutdated()

@@ -1,47 +1,56 @@
 """The refusals: what a request asked that we will not do, each a kebab-case code and a sentence.
 
-Service functions raise them; `identity.web.refusals` turns each into the one error shape of the
-service (JSON for programs, a page for people). Nothing here knows about HTTP frameworks or the
-command line.
+Every refusal of the service is a `Refused`: service functions raise it (or a subclass named for
+their room, e.g. `documents.InvalidDocument`), and each face turns it into its own answer in one
+place: `identity.web.refusals` into the one error shape of the web (its `STATUS` table gives the
+HTTP status of each code, its `MESSAGES` table the sentence a person reads), `identity.cli` into
+a command-line error. Nothing here knows about HTTP or the command line.
 """
 
 
-class ApiError(Exception):
-    """An error the client can act on; subclasses set the status and the kebab-case code."""
+class Refused(Exception):
+    """A request we will not honour: a kebab-case `code`, an English `message`, maybe a wait."""
 
-    status = 400
     code = "bad-request"
     message = "The request could not be understood."
 
-    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
-        super().__init__(message or self.message)
+    def __init__(
+        self, message: str | None = None, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
         self.message = message or self.message
+        if code is not None:
+            self.code = code
         self.retry_after = retry_after
+        super().__init__(self.message)
 
 
-class BadRequest(ApiError):
-    status, code = 400, "bad-request"
+class BadRequest(Refused):
+    code = "bad-request"
 
 
-class ValidationFailed(ApiError):
-    status, code = 400, "invalid-input"
+class ValidationFailed(Refused):
+    code = "invalid-input"
 
 
-class Unauthorized(ApiError):
-    status, code, message = 401, "unauthorized", "Authentication is required."
+class Unauthorized(Refused):
+    code, message = "unauthorized", "Authentication is required."
 
 
-class Forbidden(ApiError):
-    status, code, message = 403, "forbidden", "You are not allowed to do this."
+class Forbidden(Refused):
+    code, message = "forbidden", "You are not allowed to do this."
 
 
-class NotFound(ApiError):
-    status, code, message = 404, "not-found", "Nothing was found at this address."
+class NotFound(Refused):
+    code, message = "not-found", "Nothing was found at this address."
 
 
-class TooManyRequests(ApiError):
-    status, code, message = 429, "too-many-requests", "Too many requests; try again later."
+class Conflict(Refused):
+    code, message = "conflict", "This change is not possible in the current state."
 
 
-class ServiceUnavailable(ApiError):
-    status, code, message = 503, "unavailable", "The service is busy; try again in a minute."
+class TooManyRequests(Refused):
+    code, message = "too-many-requests", "Too many requests; try again later."
+
+
+class ServiceUnavailable(Refused):
+    code, message = "unavailable", "The service is busy; try again in a minute."

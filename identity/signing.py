@@ -34,13 +34,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import click
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 
 from identity.config import ConfigError
+from identity.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +80,8 @@ class NoSigningKey(ConfigError):
         super().__init__("no signing key: run `hawiya init`")
 
 
-class KeyRefused(click.ClickException):
-    """A key operation that would be unsafe or names no key; the message says which."""
+class KeyRefused(Refused):
+    """A key operation that would be unsafe ("key-active") or names no key ("key-unknown")."""
 
 
 @dataclass(frozen=True)
@@ -408,11 +408,12 @@ def retire_key(keys_dir: Path, kid: str) -> None:
     if active is not None and kid == active.kid:
         raise KeyRefused(
             f"Key {kid} is the active signing key and cannot be retired: "
-            "run `hawiya keys rotate` first."
+            "run `hawiya keys rotate` first.",
+            code="key-active",
         )
     # Only a kid read back from the folder names a file: the argument never becomes a path.
     if kid not in {key.kid for key in ring.usable}:
-        raise KeyRefused(f"There is no signing key {kid!r} in {keys_dir}.")
+        raise KeyRefused(f"There is no signing key {kid!r} in {keys_dir}.", code="key-unknown")
     marker = keys_dir / (kid + RETIRED_SUFFIX)
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

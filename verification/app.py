@@ -19,6 +19,7 @@ from identity import db, metrics, sms, store
 from identity.config import (
     DEFAULTS,
     PROJECT_ROOT,
+    ConfigError,
     check,
     load_secret_key,
     resolve_paths,
@@ -67,8 +68,18 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     identity.web.register(app)
     verification.web.register(app)
     identity.cli.register(app)
-    app.cli.add_command(serve.serve_command)
+    app.cli.add_command(identity.cli.answering_refusals(serve.serve_command))
     return app
 
 
-cli = FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)
+def create_app_for_command_line() -> Flask:
+    """Build the app for `hawiya`: a setting that stops the start is the command's error."""
+    try:
+        return create_app()
+    except ConfigError as refused:
+        raise identity.cli.as_click_error(refused) from None
+
+
+cli = FlaskGroup(
+    create_app=create_app_for_command_line, add_version_option=False, load_dotenv=False
+)

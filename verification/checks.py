@@ -243,7 +243,6 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
         "purpose": purpose,
         "result": verdict.result,
     }
-    event_id = session.execute(INSERT_EVENT, event).scalar_one()
-    session.commit()
+    event_id = session.execute(INSERT_EVENT, event).scalar_one()  # committed with the request
     VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
     return Verdict(**{**verdict.__dict__, "event_id": event_id})

@@ -10,6 +10,8 @@ import zxingcpp
 from PIL import Image, ImageOps
 from werkzeug.datastructures import FileStorage
 
+from identity import errors
+
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD = 5 * 1024 * 1024  # bytes of the photo itself
@@ -19,12 +21,20 @@ MAX_SIDE = 16_384
 FORMATS = ("JPEG", "PNG", "WEBP", "GIF")  # JPEG opens phones' multi-picture JPEGs (MPO) too
 
 
-class Refused(Exception):
-    """An upload we cannot use; `code` names the message to show."""
+# Why each upload is refused, in English (a person reads identity.web.refusals.MESSAGES).
+REASONS = {
+    "too-large": "The photo is larger than 5 MB.",
+    "too-many-pixels": "The photo has too many pixels.",
+    "odd-shape": "The image is too wide or too tall to be a photo of a QR code.",
+    "not-an-image": "The file is not a JPEG, PNG, WebP or GIF image.",
+}
+
+
+class Refused(errors.Refused):
+    """An upload we cannot use; `code` names the message to show (identity.web.refusals)."""
 
     def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
+        super().__init__(REASONS[code], code=code)
 
 
 def read_qr_texts(upload: FileStorage) -> list[str]:

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from identity.access.bearer_secrets import BearerSecrets
 from identity.audit import chain
+from identity.errors import Refused
 from identity.models import SCOPE_ATTRIBUTES, Agency
 from identity.register import fields
 
@@ -15,8 +16,10 @@ DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
 KEYS = BearerSecrets(KEY_PREFIX, Agency, Agency.key_hash)
 
 
-class InvalidAgency(ValueError):
+class InvalidAgency(Refused):
     """An agency definition that cannot be stored; the message says why."""
+
+    code = "invalid-input"
 
 
 @dataclass(frozen=True)

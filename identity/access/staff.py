@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from identity import db, ratelimit
 from identity.audit import chain
+from identity.errors import Refused
 from identity.models import STAFF_ROLES, StaffUser, utcnow
 from identity.store import get_store
 
@@ -60,16 +61,25 @@ USERNAME = re.compile(r"[a-z][a-z0-9._-]{2,31}")
 _hasher = PasswordHasher()
 
 
-class StaffRefused(ValueError):
+class StaffRefused(Refused):
     """A staff change that cannot be made; the message says why."""
 
+    code = "invalid-input"
 
-class SignInRefused(Exception):
+
+class SignInRefused(Refused):
     """A refused sign-in; `locked` when the name is locked (even right credentials are refused)."""
 
     def __init__(self, locked: bool = False) -> None:
-        super().__init__("locked" if locked else "invalid")
-        self.locked = locked
+        if locked:
+            super().__init__("Too many failed sign-ins: this name is locked.", code="locked")
+        else:
+            super().__init__("The username, password or code is not right.", code="sign-in-refused")
+
+    @property
+    def locked(self) -> bool:
+        """Whether the name is locked (then even the right credentials are refused)."""
+        return self.code == "locked"
 
 
 @dataclass(frozen=True)
@@ -164,17 +174,19 @@ def change_password(
     """Replace the password (the one-time one at first sign-in), audited, not committed.
 
     Every session of the user opened before ends at its next request (credentials_stamp); the
-    caller renews the one that made the change. Raises StaffRefused with the reason: "current"
-    (wrong), "length", "repeat" or "same".
+    caller renews the one that made the change. Raises StaffRefused with the reason as its code:
+    "password-current" (wrong), "password-length", "password-repeat" or "password-same".
     """
     if not isinstance(current, str) or not _password_matches(user, current[:PASSWORD_MAX]):
-        raise StaffRefused("current")
+        raise StaffRefused("The current password is not right.", code="password-current")
     if not isinstance(new, str) or not PASSWORD_MIN <= len(new) <= PASSWORD_MAX:
-        raise StaffRefused("length")
+        raise StaffRefused(
+            f"A password is {PASSWORD_MIN} to {PASSWORD_MAX} characters.", code="password-length"
+        )
     if new != repeated:
-        raise StaffRefused("repeat")
+        raise StaffRefused("The two new passwords differ.", code="password-repeat")
     if new == current:
-        raise StaffRefused("same")
+        raise StaffRefused("The new password is the old one.", code="password-same")
     user.password_hash, user.must_change_password = _hasher.hash(new), False
     chain.record(session, subject(user.username), "staff.password_change", subject(user.username))
 

@@ -20,12 +20,8 @@ agencies_cli = AppGroup("agencies", help="Agencies that verify through the API, 
 def agency_create_command(name: str, purpose: str, scope: str, rate_limit: int) -> None:
     """Register an agency; its API key is printed once, alone on the last line."""
     db.require_schema()
-    session = db.session()
-    try:
+    with db.transaction() as session:
         new = agencies.create(session, name, purpose, scope, "cli", rate_limit)
-    except agencies.InvalidAgency as exc:
-        raise click.ClickException(str(exc)) from None
-    session.commit()
     click.echo(f"Agency {new.agency.name!r} may see: {new.agency.scope or 'the verdict only'}.")
     click.echo("Its API key follows. It is shown only this once: hand it over securely.")
     click.echo(new.key)
@@ -45,10 +41,9 @@ def agency_list_command() -> None:
 def agency_disable_command(name: str) -> None:
     """Disable an agency: its key is refused from the next request on."""
     db.require_schema()
-    session = db.session()
-    agency = agencies.by_name(session, name)
-    if agency is None:
-        raise click.ClickException(f"No agency named {name!r}.")
-    agencies.set_active(session, agency, False, "cli")
-    session.commit()
+    with db.transaction() as session:
+        agency = agencies.by_name(session, name)
+        if agency is None:
+            raise click.ClickException(f"No agency named {name!r}.")
+        agencies.set_active(session, agency, False, "cli")
     click.echo(f"Agency {name!r} is disabled; its key no longer works.")

@@ -43,10 +43,7 @@ def run_import(path: Path, encoding: str | None) -> ImportResult:
             bar.update(done - position)
             position = done
 
-        try:
-            return import_csv(db.session(), path, encoding=encoding, progress=advance)
-        except ImportRefused as exc:
-            raise click.ClickException(str(exc)) from None
+        return import_csv(db.session(), path, encoding=encoding, progress=advance)
 
 
 def encoding_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

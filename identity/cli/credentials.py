@@ -36,13 +36,12 @@ def issue_command(civil_id_arg: str | None, issue_all: bool) -> None:
         canonical = civil_id.parse(civil_id_arg or "")
     except civil_id.InvalidCivilId as exc:
         raise click.BadParameter(exc.reason, param_hint="CIVIL_ID") from None
-    session = db.session()
-    person = find(session, canonical)
-    if person is None:
-        raise click.ClickException(f"No beneficiary with civil ID {civil_id.mask(canonical)}.")
-    before = credentials.current(session, person.id)
-    credential = credentials.issue(session, person, actor)
-    session.commit()
+    with db.transaction() as session:
+        person = find(session, canonical)
+        if person is None:
+            raise click.ClickException(f"No beneficiary with civil ID {civil_id.mask(canonical)}.")
+        before = credentials.current(session, person.id)
+        credential = credentials.issue(session, person, actor)
     if before is not None and before.id == credential.id:
         click.echo(f"{civil_id.mask(canonical)} already has digital ID {credential.id} "
                    f"({credential.status}).")  # fmt: skip

@@ -30,9 +30,6 @@ def list_command() -> None:
 def add_command(key: str, label_ar: str, label_en: str) -> None:
     """Add the document type KEY (a-z, digits, '_' or '-'), audited."""
     db.require_schema()
-    try:
-        with db.transaction() as session:
-            added = document_types.add(session, key, label_ar, label_en, "cli")
-    except document_types.DocumentTypeRefused as refused:
-        raise click.ClickException(refused.message) from None
+    with db.transaction() as session:
+        added = document_types.add(session, key, label_ar, label_en, "cli")
     click.echo(f"Added document type {added.key}: {added.label_en} | {added.label_ar}.")

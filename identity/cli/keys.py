@@ -27,7 +27,8 @@ def list_command() -> None:
 def rotate_command() -> None:
     """Create a new signing key; older keys keep verifying until retired. Prints the new kid."""
     db.require_schema()
-    kid = signing_keys.rotate("cli")
+    with db.transaction():
+        kid = signing_keys.rotate("cli")
     click.echo("New active signing key; the previous keys now only verify until retired:")
     click.echo(kid)  # alone on the last line, for scripts
 
@@ -42,7 +43,8 @@ def retire_command(kid: str) -> None:
         signing.retire(kid)  # nothing changes, so nothing to audit
     else:
         # KeyRefused for the active key or an unknown kid: exit status 1
-        signing_keys.retire(kid, "cli")
+        with db.transaction():
+            signing_keys.retire(kid, "cli")
     if already:
         click.echo(f"Key {kid} was already retired.")
     else:

@@ -15,12 +15,8 @@ staff_cli = AppGroup("staff", help="Staff accounts of the console.")
 def create_command(username: str, role: str) -> None:
     """Create a staff user; prints the one-time password and the TOTP URI."""
     db.require_schema()
-    session = db.session()
-    try:
+    with db.transaction() as session:
         new = staff.create(session, username, role, "cli")
-    except staff.StaffRefused as exc:
-        raise click.ClickException(str(exc)) from None
-    session.commit()
     click.echo(f"Staff user {new.user.username!r} ({role}) created.")
     click.echo("Add this TOTP URI to an authenticator app (or make a QR of it):")
     click.echo(new.totp_uri)
@@ -33,12 +29,11 @@ def create_command(username: str, role: str) -> None:
 def disable_command(username: str) -> None:
     """Disable a staff user: their sessions stop working at their next request."""
     db.require_schema()
-    session = db.session()
-    user = staff.by_username(session, staff.normalize_username(username))
-    if user is None:
-        raise click.ClickException(f"No staff user named {username!r}.")
-    staff.set_active(session, user, False, "cli")
-    session.commit()
+    with db.transaction() as session:
+        user = staff.by_username(session, staff.normalize_username(username))
+        if user is None:
+            raise click.ClickException(f"No staff user named {username!r}.")
+        staff.set_active(session, user, False, "cli")
     click.echo(f"Staff user {user.username!r} is disabled.")
 
 
@@ -47,12 +42,11 @@ def disable_command(username: str) -> None:
 def reset_command(username: str) -> None:
     """Give a staff user a new one-time password and TOTP secret (a lost phone or password)."""
     db.require_schema()
-    session = db.session()
-    user = staff.by_username(session, staff.normalize_username(username))
-    if user is None:
-        raise click.ClickException(f"No staff user named {username!r}.")
-    new = staff.reset(session, user, "cli")
-    session.commit()
+    with db.transaction() as session:
+        user = staff.by_username(session, staff.normalize_username(username))
+        if user is None:
+            raise click.ClickException(f"No staff user named {username!r}.")
+        new = staff.reset(session, user, "cli")
     click.echo(f"Staff user {user.username!r} has a new TOTP secret; the old codes stop working.")
     click.echo(new.totp_uri)
     click.echo("The new one-time password follows. It is shown only this once.")

@@ -14,8 +14,7 @@ tokens_cli = AppGroup("tokens", help="API tokens for the agency's systems (back 
 def token_create_command(role: str) -> None:
     """Create an API token of a role; it is printed once, alone on the last line."""
     db.require_schema()
-    session = db.session()
-    new = api_tokens.create(session, role, "cli")
-    session.commit()
+    with db.transaction() as session:
+        new = api_tokens.create(session, role, "cli")
     click.echo(f"A {role} token (id {new.record.id}) follows. It is shown only this once.")
     click.echo(new.token)

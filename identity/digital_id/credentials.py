@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from identity import db, signing
 from identity.audit import chain
 from identity.digital_id import status_list
+from identity.errors import Refused
 from identity.models import Beneficiary, Credential, utcnow
 from identity.register import fields
 
@@ -204,13 +205,16 @@ TRANSITIONS = {
 }
 
 
-class StatusRefused(ValueError):
-    """A status change that is not allowed; `conflict` when the credential's state forbids it."""
+class StatusRefused(Refused):
+    """A status change that is not allowed: "conflict" when the credential's state forbids it."""
 
     def __init__(self, message: str, conflict: bool = False) -> None:
-        super().__init__(message)
-        self.message = message
-        self.conflict = conflict
+        super().__init__(message, code="conflict" if conflict else "invalid-input")
+
+    @property
+    def conflict(self) -> bool:
+        """Whether the credential's state, not the request, forbids the change."""
+        return self.code == "conflict"
 
 
 def change_status(

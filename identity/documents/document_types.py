@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from identity.audit import chain
+from identity.errors import Refused
 from identity.models import DOCUMENT_TYPE_LABEL_MAX, DocumentType, utcnow
 from identity.register import fields
 
@@ -25,13 +26,11 @@ _LONG_NUMBER = re.compile(r"\d{7,}")
 _ARABIC_LETTER = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 
 
-class DocumentTypeRefused(ValueError):
+class DocumentTypeRefused(Refused):
     """A document type that cannot be added; `code` is kebab-case, the message says why."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,8 @@ def clean_label(raw: object, name: str, arabic: bool = False) -> str:
 def add(session: Session, key: object, label_ar: object, label_en: object, actor: str) -> Labels:
     """Add a document type in the caller's transaction, audited.
 
-    Raises DocumentTypeRefused for a bad field or a key already taken (code "duplicate"); after
-    the latter the caller's transaction must be rolled back.
+    Raises DocumentTypeRefused for a bad field or a key already taken (code "duplicate"); the
+    caller's transaction stays usable either way (a race is caught inside a savepoint).
     """
     key = clean_key(key)
     labels = Labels(
@@ -109,14 +108,14 @@ def add(session: Session, key: object, label_ar: object, label_en: object, actor
     duplicate = DocumentTypeRefused("duplicate", f"A document type with the key {key!r} exists.")
     if session.get(DocumentType, key) is not None:
         raise duplicate
-    session.add(
-        DocumentType(
-            key=key, label_ar=labels.label_ar, label_en=labels.label_en, active=True,
-            created_at=utcnow(), created_by=actor,
-        )
-    )  # fmt: skip
     try:
-        session.flush()
+        with session.begin_nested():
+            session.add(
+                DocumentType(
+                    key=key, label_ar=labels.label_ar, label_en=labels.label_en, active=True,
+                    created_at=utcnow(), created_by=actor,
+                )
+            )  # fmt: skip
     except IntegrityError:  # added at the same moment by someone else
         raise duplicate from None
     details = {"label_ar": labels.label_ar, "label_en": labels.label_en}

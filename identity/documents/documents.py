@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from identity import db
 from identity.audit import chain
 from identity.documents import document_types, stamp
+from identity.errors import Refused
 from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 from identity.register import fields
 from identity.register.civil_id import normalize_digits
@@ -33,13 +34,11 @@ REASONS_MAX = 200
 NUMBER_KEY = re.compile(r"HW([0-9]{4})([0-9]{6,18})")  # a printed number, normalised
 
 
-class InvalidDocument(ValueError):
+class InvalidDocument(Refused):
     """A document request that cannot be honoured; `code` is kebab-case, the message says why."""
 
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(message, code=code)
 
 
 @dataclass(frozen=True)

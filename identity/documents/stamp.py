@@ -44,6 +44,7 @@ import segno
 from PIL import Image
 
 from identity import qr
+from identity.errors import Refused
 
 if TYPE_CHECKING:
     from fpdf import FPDF
@@ -126,13 +127,11 @@ _render_slots = threading.BoundedSemaphore(RENDER_SLOTS)
 log = logging.getLogger(__name__)
 
 
-class PdfRefused(ValueError):
+class PdfRefused(Refused):
     """An upload that is not a usable PDF: a kebab-case code and a sentence for the user."""
 
     def __init__(self, code: str) -> None:
-        self.code = code
-        self.message = MESSAGES[code]
-        super().__init__(self.message)
+        super().__init__(MESSAGES[code], code=code)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import IO
 from sqlalchemy.orm import Session
 
 from identity import csv_safe
+from identity.errors import Refused
 from identity.register.beneficiaries import (
     COLUMNS,
     OPTIONAL_COLUMNS,
@@ -31,8 +32,10 @@ ENCODING_HINT = (
 _EXAMPLES = "; name one such as utf-8, utf-16 or windows-1256."
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refused):
     """The file as a whole cannot be imported; nothing was written."""
+
+    code = "invalid-input"
 
 
 class _Undecodable(Exception):

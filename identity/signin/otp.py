@@ -30,7 +30,7 @@ from flask import Flask, current_app
 
 from identity import db, metrics, ratelimit
 from identity.audit import chain
-from identity.errors import ApiError, ServiceUnavailable, ValidationFailed
+from identity.errors import Refused, ServiceUnavailable, ValidationFailed
 from identity.register import civil_id as civil_ids
 from identity.register import fields as checks
 from identity.register.beneficiaries import find
@@ -50,18 +50,18 @@ TXN = re.compile(r"[A-Za-z0-9_-]{32}")
 CODE = re.compile(r"[0-9]{6}")
 
 
-class CodeInvalid(ApiError):
-    status, code = 400, "code-invalid"
+class CodeInvalid(Refused):
+    code = "code-invalid"
     message = "That code is not right. Check the SMS and try again."
 
 
-class CodeExpired(ApiError):
-    status, code = 400, "code-expired"
+class CodeExpired(Refused):
+    code = "code-expired"
     message = "This code can no longer be used. Request a new code."
 
 
-class AccountLocked(ApiError):
-    status, code = 429, "account-locked"
+class AccountLocked(Refused):
+    code = "account-locked"
     message = "Too many wrong codes. Sign-in is locked for 15 minutes."
 
 

@@ -35,6 +35,7 @@ def install_edges(app: Flask) -> None:
     headers.init_app(app)
     refusals.register(app)
     app.before_request(DailyPublisher())  # the signed audit head, logged once a UTC day
+    refusals.install_unit_of_work(app)  # last, so that it runs first after each view
 
 
 def register(app: Flask) -> None:

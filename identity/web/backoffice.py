@@ -1,53 +1,30 @@
-"""The back-office API for the agency's own systems: the register, digital IDs and documents."""
+"""The back-office API for the agency's own systems: the register, digital IDs and documents.
 
+A refused change (a bad PDF, a document or digital ID in the wrong state) is raised on to
+identity.web.refusals, which answers it with its code's status; the request writes nothing.
+"""
+
+import functools
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from sqlalchemy.orm import Session
 
 from identity import db, sms
 from identity.audit import chain
 from identity.digital_id import credentials
 from identity.documents import documents, stamp
-from identity.errors import ApiError, NotFound, ValidationFailed
+from identity.errors import NotFound, ValidationFailed
 from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 from identity.register import civil_id
 from identity.register.beneficiaries import InvalidRecord, find, upsert, validate
 from identity.web import inputs
 from identity.web.gates import require_backoffice
 from identity.web.http import UnsupportedMediaType, json_body, pdf_response
+from identity.web.refusals import after_commit
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
 log = logging.getLogger(__name__)
-
-
-class Conflict(ApiError):
-    status, code = 409, "conflict"
-
-
-class PdfRejected(ApiError):
-    """A refused upload: its status and code come from the check that refused it."""
-
-    def __init__(self, refused: stamp.PdfRefused) -> None:
-        super().__init__(refused.message)
-        self.code = refused.code
-        self.status = {"pdf-too-large": 413, "not-a-pdf": 415, "pdf-too-complex": 422}.get(
-            refused.code, 400
-        )
-
-
-@contextmanager
-def refused_as_api_error(session: Session) -> Iterator[None]:
-    """Turn a refused document change into 400 (bad input) or 409 (wrong state), writing nothing."""
-    try:
-        yield
-    except documents.InvalidDocument as invalid:
-        session.rollback()
-        error = Conflict if invalid.code == "conflict" else ValidationFailed
-        raise error(invalid.message) from None
 
 
 def actor(token: ApiToken) -> str:
@@ -91,18 +68,11 @@ def issue_document() -> tuple[Response, int]:
     if person is None:
         raise NotFound("No beneficiary with this civil ID.")
     data = upload.read(stamp.MAX_BYTES + 1)
-    try:
-        issued = documents.issue(
-            session, data, person, request.form.get("type", ""),
-            request.form.get("title", ""), request.form.get("office", ""), actor(token),
-        )  # fmt: skip
-    except stamp.PdfRefused as refused:
-        session.rollback()
-        raise PdfRejected(refused) from None
-    except documents.InvalidDocument as invalid:
-        session.rollback()
-        raise ValidationFailed(invalid.message) from None
-    session.commit()
+    # A refused file or field (stamp.PdfRefused, documents.InvalidDocument) answers by its code.
+    issued = documents.issue(
+        session, data, person, request.form.get("type", ""),
+        request.form.get("title", ""), request.form.get("office", ""), actor(token),
+    )  # fmt: skip
     return jsonify({**document_json(issued.document), "code": issued.code}), 201
 
 
@@ -128,9 +98,7 @@ def revoke_document(document_id: int) -> Response:
     body = json_body()
     session = db.session()
     document = find_document(document_id)
-    with refused_as_api_error(session):
-        documents.revoke(session, document, body.get("reason"), actor(token))
-    session.commit()
+    documents.revoke(session, document, body.get("reason"), actor(token))
     return jsonify(document_json(document))
 
 
@@ -156,9 +124,7 @@ def supersede_document(document_id: int) -> Response:
     by = replacing_id(body.get("by"))
     session = db.session()
     document, replacement = find_document(document_id), find_document(by)
-    with refused_as_api_error(session):
-        documents.supersede(session, document, replacement, body.get("reason"), actor(token))
-    session.commit()
+    documents.supersede(session, document, replacement, body.get("reason"), actor(token))
     return jsonify(document_json(document))
 
 
@@ -228,14 +194,18 @@ def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
         action = "beneficiary.create" if done.created else "beneficiary.update"
         details = {"status": person.status, "phone_changed": done.old_phone is not None}
         chain.record(session, actor(token), action, chain.subject_for_civil_id(canonical), details)
-    session.commit()
     if done.old_phone is not None:
         tell_old_number(done.old_phone)
     return jsonify(beneficiary_json(person)), 201 if done.created else 200
 
 
 def tell_old_number(phone: str) -> None:
-    """Tell the old number that it no longer receives codes (the change itself is committed)."""
+    """Tell the old number that it no longer receives codes, once the change is committed."""
+    after_commit(functools.partial(_send_phone_changed, phone))
+
+
+def _send_phone_changed(phone: str) -> None:
+    """Send the old number the notice of the change."""
     try:
         sms.get_sender().send(phone, PHONE_CHANGED)
     except sms.SmsFailed:
@@ -256,10 +226,5 @@ def change_credential(credential_id: str, action: str) -> Response:
     body = json_body()
     session = db.session()
     credential = find_credential(credential_id)
-    try:
-        credentials.change_status(session, credential, action, body.get("reason"), actor(token))
-    except credentials.StatusRefused as refused:
-        session.rollback()
-        raise (Conflict if refused.conflict else ValidationFailed)(refused.message) from None
-    session.commit()
+    credentials.change_status(session, credential, action, body.get("reason"), actor(token))
     return jsonify({"id": credential.id, "status": credential.status, "reason": credential.reason})

@@ -11,14 +11,14 @@ import secrets
 
 from flask import Flask, Response, current_app, g, request
 
-from identity.errors import ApiError
+from identity.errors import Refused
 
 COOKIE = "__Host-hawiya-csrf"
 FIELD = "csrf_token"
 
 
-class CsrfFailed(ApiError):
-    status, code = 400, "csrf-failed"
+class CsrfFailed(Refused):
+    code = "csrf-failed"
     message = "The form has expired. Go back, reload the page and try again."
 
 

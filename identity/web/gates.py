@@ -9,7 +9,7 @@ from flask import request
 
 from identity import db, ratelimit
 from identity.access import agencies, api_tokens
-from identity.errors import ApiError, Unauthorized
+from identity.errors import Refused, Unauthorized
 from identity.models import Agency, ApiToken
 from identity.signin import sessions
 from identity.web.http import bearer_token
@@ -18,8 +18,8 @@ from identity.web.http import bearer_token
 KEY_PARAMETERS = frozenset({"key", "api_key", "apikey", "access_token", "token", "auth"})
 
 
-class KeyInQuery(ApiError):
-    status, code = 400, "key-in-query"
+class KeyInQuery(Refused):
+    code = "key-in-query"
     message = "Send the API key in the Authorization header, never in the address."
 
 

@@ -6,12 +6,12 @@ from flask import Response, request
 
 from identity import db
 from identity.documents import documents
-from identity.errors import ApiError
+from identity.errors import BadRequest, Refused
 from identity.models import Document
 
 
-class UnsupportedMediaType(ApiError):
-    status, code = 415, "unsupported-media-type"
+class UnsupportedMediaType(Refused):
+    code = "unsupported-media-type"
     message = "Send a JSON object (application/json)."
 
 
@@ -21,7 +21,7 @@ def json_body() -> dict[str, Any]:
         raise UnsupportedMediaType()
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
-        raise ApiError("The body must be a JSON object.")
+        raise BadRequest("The body must be a JSON object.")
     return body
 
 

@@ -48,7 +48,7 @@ def storable(text: str) -> bool:
 
 
 def _bounded_int(digits: str) -> int:
-    # Raised as an ApiError, not a ValueError: get_json(silent=True) must not swallow it.
+    # Raised as a Refused, not a ValueError: get_json(silent=True) must not swallow it.
     if len(digits.lstrip("-")) > MAX_INTEGER_DIGITS or abs(int(digits)) > MAX_INTEGER:
         raise NumberOutOfRange()
     return int(digits)
@@ -77,7 +77,7 @@ class BoundedJsonProvider(DefaultJSONProvider):
     """The app's JSON: requests are parsed with `loads`, which refuses what nothing can hold."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        """Parse JSON; raise ValueError when it is not JSON and an ApiError when it is hostile."""
+        """Parse JSON; raise ValueError when it is not JSON and a Refused when it is hostile."""
         try:
             value = json.loads(s, parse_int=_bounded_int, parse_constant=_not_json, **kwargs)
         except RecursionError:

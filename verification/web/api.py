@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify
 
 from identity.documents import documents
-from identity.errors import ApiError
+from identity.errors import BadRequest
 from identity.models import Agency, Beneficiary, api_time
 from identity.register import fields
 from identity.web.gates import require_agency
@@ -72,13 +72,13 @@ def verify() -> Response:
     body = json_body()
     qr_text, purpose = body.get("qr"), body.get("purpose")
     if not isinstance(qr_text, str) or not qr_text.strip():
-        raise ApiError("Send the scanned text as a string in 'qr'.")
+        raise BadRequest("Send the scanned text as a string in 'qr'.")
     try:
         purpose = fields.free_text("purpose", "purpose", purpose, 1, 200)
     except fields.InvalidField as invalid:
-        raise ApiError(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
+        raise BadRequest(f"Say why you are checking in 'purpose': {invalid.reason}.") from None
     sha256 = body.get("sha256")
     if sha256 is not None and not (isinstance(sha256, str) and SHA256.fullmatch(sha256)):
-        raise ApiError("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
+        raise BadRequest("'sha256' must be the 64 hexadecimal digits of the file's SHA-256.")
     verdict = check(qr_text, Verifier(agency, "api"), purpose)
     return jsonify(answer(verdict, agency, purpose, sha256))

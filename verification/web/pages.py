@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from identity import db, ratelimit
 from identity.documents import documents
 from identity.errors import TooManyRequests
+from identity.web.refusals import status_of
 from verification.checks import PUBLIC_PURPOSE, Verifier, check_document, check_phone_token, record
 
 bp = Blueprint("pages", __name__)
@@ -47,7 +48,7 @@ def lookup() -> tuple[str, int] | BaseResponse:
         ratelimit.hit(f"doc-guess-number:{key}", GUESSES_PER_NUMBER, WINDOW)
     except TooManyRequests as limited:
         page = render_template("verify/document_lookup.html", number=number, error="too-many")
-        return page, limited.status
+        return page, status_of(limited)
     document = documents.by_number_and_code(db.session(), number, code)
     if document is None:
         page = render_template("verify/document_lookup.html", number=number, error="no-match")

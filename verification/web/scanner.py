@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from identity import ratelimit
 from identity.errors import TooManyRequests
+from identity.web.refusals import MESSAGES, STATUS
 from verification import photos
 from verification.checks import parse_qr
 
@@ -27,17 +28,11 @@ UPLOADS_PER_CLIENT, WINDOW = 30, 300
 
 PATH_LETTER = {"id_card": "v", "document": "d"}  # the path on this site of each kind of code
 
-# What a person reads for each refusal, in their language.
-MESSAGES = {
+# What the page says when there is nothing to check (no file, no code, not ours, too often):
+# hints of this page, not refusals. A refused photo (verification.photos.Refused) is said, with
+# its status, by the one table of refusals, identity.web.refusals.
+HINTS = {
     "missing": _l("Choose a photo of the QR code to upload."),
-    "too-large": _l("The photo is too large. Upload a photo of at most 5 MB."),
-    "too-many-pixels": _l("The photo has too many pixels. Upload a smaller photo of the code."),
-    "odd-shape": _l(
-        "This image is too wide or too tall to be a photo of a QR code. Upload a photo of the code."
-    ),
-    "not-an-image": _l(
-        "This file is not a photo we can read. Upload a JPEG, PNG, WebP or GIF image."
-    ),
     "no-qr": _l(
         "No QR code was found in this photo. Take a sharp photo with the whole code in view "
         "and try again."
@@ -45,10 +40,6 @@ MESSAGES = {
     "foreign": _l("This QR code is not a Hawiya verification code."),
     "too-many": _l("Too many attempts. Wait a while and try again."),
 }
-STATUS = {
-    "missing": 400, "too-large": 413, "too-many-pixels": 413, "odd-shape": 400,
-    "not-an-image": 415,
-}  # fmt: skip
 
 
 def local_path(text: str, public_url: str, here: str) -> str | None:
@@ -68,7 +59,7 @@ def local_path(text: str, public_url: str, here: str) -> str | None:
 
 def page(error: str | None = None, status: int = 200) -> tuple[str, int]:
     """Render the scanner page, with the message for `error` if any."""
-    message = str(MESSAGES[error]) if error else None
+    message = str(HINTS.get(error) or MESSAGES[error]) if error else None
     # The page to type a document's number and code, once that blueprint is there.
     lookup = "pages.lookup_form"
     html = render_template(
@@ -106,16 +97,16 @@ def upload() -> tuple[str, int] | BaseResponse:
     try:
         ratelimit.hit(f"scan-upload:{request.remote_addr}", UPLOADS_PER_CLIENT, WINDOW)
     except TooManyRequests as limited:
-        response = make_response(page("too-many", limited.status))
+        response = make_response(page("too-many", STATUS[limited.code]))
         response.headers["Retry-After"] = str(limited.retry_after)
         return response
     upload = request.files.get("image")
     if upload is None or not upload.filename:
-        return page("missing", STATUS["missing"])
+        return page("missing", 400)
     try:
         texts = photos.read_qr_texts(upload)
     except photos.Refused as refused:
-        return page(refused.code, STATUS[refused.code])
+        return page(refused.code, STATUS.get(refused.code, 400))
     if not texts:
         return page("no-qr", 400)
     here = request.url_root

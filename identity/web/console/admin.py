@@ -20,16 +20,18 @@ from identity.errors import NotFound
 from identity.models import SCOPE_ATTRIBUTES, Agency, AuditEvent, StaffUser
 from identity.web import inputs
 from identity.web.console.pages import actor, current_staff, require_staff
+from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("console_admin", __name__, url_prefix="/staff")
 
+# Hints about this page's forms, in the staff user's language: what to fill in, shown for bad
+# input. What a refusal code itself says (e.g. "key-active", "duplicate") is in
+# identity.web.refusals.MESSAGES, with its status.
 MESSAGES = {
     "agency": _l(
         "Give a name (2 to 120 characters), a purpose (3 to 200 characters), a rate limit "
         "of 1 to 100000 a minute and a name not taken by another agency."
     ),
-    "key-active": _l("The active signing key cannot be retired: rotate first."),
-    "key-unknown": _l("There is no such signing key."),
     "confirm": _l("Tick the box to confirm."),
     "dates": _l("Dates are written YYYY-MM-DD, and the first comes before the last."),
     "staff": _l(
@@ -41,7 +43,6 @@ MESSAGES = {
         "A key is 2 to 40 characters (letters a-z, digits, '_' or '-', starting with a letter). "
         "Each label is 2 to 80 characters without control characters, the Arabic one in Arabic."
     ),
-    "document-type-duplicate": _l("A document type with this key exists already."),
 }
 DONE = {
     "agency-disable": _l("The agency was disabled: its key no longer works."),
@@ -96,9 +97,7 @@ def agency_create() -> tuple[str, int] | str:
             session, form.get("name", ""), form.get("purpose", ""), scope, actor(), int(rate)
         )
     except agencies.InvalidAgency:
-        session.rollback()
         return agencies_page(400, str(MESSAGES["agency"]), **kept)
-    session.commit()
     return render_template("staff/agency_key.html", agency=new.agency, key=new.key)
 
 
@@ -109,7 +108,6 @@ def agency_rotate(agency_id: int) -> str:
     session = db.session()
     agency = agency_or_404(agency_id)
     key = agencies.rotate_key(session, agency, actor())
-    session.commit()
     return render_template("staff/agency_key.html", agency=agency, key=key)
 
 
@@ -121,7 +119,6 @@ def agency_set_active(agency_id: int, change: str) -> BaseResponse:
     agency = agency_or_404(agency_id)
     if agency.active != (change == "enable"):
         agencies.set_active(session, agency, change == "enable", actor())
-        session.commit()
     return redirect(url_for("console_admin.agencies_list", done=f"agency-{change}"))
 
 
@@ -174,8 +171,8 @@ def key_retire(kid: str) -> tuple[str, int] | BaseResponse:
         return page, 400
     try:
         signing_keys.retire(kid, actor())
-    except signing.KeyRefused:
-        return keys_page(409, str(MESSAGES["key-active"]))
+    except signing.KeyRefused as refused:
+        return keys_page(status_of(refused), message_of(refused))
     return redirect(url_for("console_admin.keys_list", done="key-retire"))
 
 
@@ -231,9 +228,7 @@ def staff_create() -> tuple[str, int] | str:
     try:
         new = staff.create(session, username, role, actor())
     except staff.StaffRefused:
-        session.rollback()
         return staff_page(400, str(MESSAGES["staff"]), username=username[:64], role=role)
-    session.commit()
     return render_template(
         "staff/staff_created.html", user=new.user, password=new.password, uri=new.totp_uri
     )
@@ -251,7 +246,6 @@ def staff_disable(staff_id: int) -> tuple[str, int] | BaseResponse:
     if me is not None and me.id == user.id:
         return staff_page(400, str(MESSAGES["self"]))
     staff.set_active(session, user, False, actor())
-    session.commit()
     return redirect(url_for("console_admin.staff_list", done="staff-disable"))
 
 
@@ -286,9 +280,6 @@ def document_type_add() -> tuple[str, int] | BaseResponse:
         document_types.add(session, kept["key"], form.get("label_ar", ""),
                            form.get("label_en", ""), actor())  # fmt: skip
     except document_types.DocumentTypeRefused as refused:
-        session.rollback()
-        duplicate = refused.code == "duplicate"
-        message = MESSAGES["document-type-duplicate" if duplicate else "document-type"]
-        return document_types_page(409 if duplicate else 400, str(message), **kept)
-    session.commit()
+        message = message_of(refused, str(MESSAGES["document-type"]))
+        return document_types_page(status_of(refused), message, **kept)
     return redirect(url_for("console_admin.document_types_list", done="document-type-add"))

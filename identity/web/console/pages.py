@@ -35,34 +35,20 @@ from identity.models import (
 from identity.register import civil_id
 from identity.signin import sessions
 from identity.web.http import pdf_response
+from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("console", __name__, url_prefix="/staff")
 SEARCH_LIMIT = 50
 DASHBOARD_DAYS = 14
 FAILED_SIGN_INS = ("login.failure", "staff.login_failure")
 
-# What staff read for each refusal, in their language.
+# Hints about this page's forms, in the staff user's language: what to fill in, shown for bad
+# input ("invalid-input" and the like). What a refusal code itself says is in
+# identity.web.refusals.MESSAGES, with its status.
 MESSAGES = {
-    "sign-in": _l("The username, password or code is not right."),
-    "locked": _l("Too many failed sign-ins. This account is locked for 15 minutes."),
     "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
-    "conflict": _l("This change is not possible in the current status."),
-    "not-a-pdf": _l("This file is not a PDF. Export the document as PDF, then upload it."),
-    "pdf-too-large": _l("This PDF is larger than 10 MB. Export it again with smaller images."),
-    "pdf-malformed": _l("This PDF is damaged or incomplete and cannot be read."),
-    "pdf-encrypted": _l("This PDF is password-protected. Save it again without a password."),
-    "pdf-empty": _l("This PDF has no pages."),
-    "pdf-too-many-pages": _l("This PDF has more than 200 pages."),
-    "pdf-too-complex": _l(
-        "This PDF is too complex to check. Print it to a new PDF (or export it again with "
-        "smaller images), then upload it."
-    ),
     "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
     "no-file": _l("Choose the PDF to upload."),
-    "current": _l("Your current password is not right."),
-    "length": _l("Choose a password of 12 to 256 characters."),
-    "repeat": _l("The two new passwords are not the same."),
-    "same": _l("Choose a password different from the one you were given."),
 }
 DONE = {
     "revoke": _l("The digital ID was revoked."),
@@ -70,7 +56,6 @@ DONE = {
     "reinstate": _l("The digital ID was reinstated."),
     "document-revoke": _l("The document was revoked."),
 }
-PDF_STATUS = {"not-a-pdf": 415, "pdf-too-large": 413, "pdf-too-complex": 422}
 PASSWORD_PAGES = ("console.password", "console.change_password")
 
 # Names of the values the console shows, in the page's language.
@@ -189,14 +174,13 @@ def sign_in() -> tuple[str, int] | BaseResponse:
             form.get("username"), form.get("password"), form.get("code"), request.remote_addr or ""
         )
     except staff.SignInRefused as refused:
-        message = MESSAGES["locked" if refused.locked else "sign-in"]
         page = render_template(
             "staff/login.html",
-            error=message,
+            error=message_of(refused),
             username=form.get("username", "")[:64],
             next=form.get("next", "")[:200],
         )
-        return page, 429 if refused.locked else 401
+        return page, status_of(refused)
     return _new_session(user, redirect(_safe_next(form.get("next"))))
 
 
@@ -238,9 +222,7 @@ def change_password() -> tuple[str, int] | BaseResponse:
             session, user, form.get("current"), form.get("new"), form.get("repeat")
         )
     except staff.StaffRefused as refused:
-        session.rollback()
-        return render_template("staff/password.html", error=MESSAGES[str(refused)]), 400
-    session.commit()
+        return render_template("staff/password.html", error=message_of(refused)), 400
     return _new_session(user, redirect(url_for("console.dashboard")))
 
 
@@ -368,11 +350,9 @@ def change_credential(credential_id: str, action: str) -> tuple[str, int] | Base
     try:
         credentials.change_status(session, credential, action, reason, actor())
     except credentials.StatusRefused as refused:
-        session.rollback()
-        message = MESSAGES["conflict" if refused.conflict else "reason"]
+        message = message_of(refused, str(MESSAGES["reason"]))
         person = beneficiary_or_404(credential.beneficiary_id)
-        return beneficiary_page(person, 409 if refused.conflict else 400, message, reason=reason)
-    session.commit()
+        return beneficiary_page(person, status_of(refused), message, reason=reason)
     return redirect(
         url_for("console.beneficiary", beneficiary_id=credential.beneficiary_id, done=action)
     )
@@ -397,13 +377,9 @@ def issue_document(beneficiary_id: int) -> tuple[str, int] | str:
             form.get("office", ""), actor(),
         )  # fmt: skip
     except stamp.PdfRefused as refused:
-        session.rollback()
-        status = PDF_STATUS.get(refused.code, 400)
-        return beneficiary_page(person, status, str(MESSAGES[refused.code]), **kept)
+        return beneficiary_page(person, status_of(refused), message_of(refused), **kept)
     except documents.InvalidDocument:
-        session.rollback()
         return beneficiary_page(person, 400, str(MESSAGES["document-fields"]), **kept)
-    session.commit()
     return render_template(
         "staff/document_issued.html",
         person=person,
@@ -436,12 +412,9 @@ def revoke_document(document_id: int) -> tuple[str, int] | BaseResponse:
     try:
         documents.revoke(session, document, request.form.get("reason", ""), actor())
     except documents.InvalidDocument as invalid:
-        session.rollback()
-        conflict = invalid.code == "conflict"
         person = beneficiary_or_404(document.beneficiary_id)
-        message = MESSAGES["conflict" if conflict else "reason"]
-        return beneficiary_page(person, 409 if conflict else 400, message)
-    session.commit()
+        message = message_of(invalid, str(MESSAGES["reason"]))
+        return beneficiary_page(person, status_of(invalid), message)
     return redirect(
         url_for(
             "console.beneficiary", beneficiary_id=document.beneficiary_id, done="document-revoke"

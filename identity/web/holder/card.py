@@ -23,7 +23,6 @@ def holder_credential(holder: sessions.HolderSession) -> Credential:
     credential = credentials.for_holder(session, holder.beneficiary_id, "system")
     if credential is None:
         raise NotFound()
-    session.commit()
     return credential
 
 

@@ -6,38 +6,31 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity.errors import ApiError, ServiceUnavailable
+from identity.errors import Refused, ServiceUnavailable
 from identity.signin import accounts, otp, sessions
 from identity.store import StoreUnavailable
 from identity.web.holder.guards import current_holder, signed_in
+from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("login", __name__)
 log = logging.getLogger(__name__)
 
-# What a person reads for each refusal, in their language (the API keeps the English message).
-MESSAGES = {
-    "invalid-input": _l("Check your civil ID (12 digits) and your file number."),
-    "code-invalid": _l("That code is not right. Check the SMS and try again."),
-    "code-expired": _l("This code can no longer be used. Request a new code."),
-    "account-locked": _l("Too many wrong codes. Sign-in is locked for 15 minutes."),
-    "too-many-requests": _l("Too many attempts. Wait a few minutes and try again."),
-    "sms-unavailable": _l("We cannot send text messages right now. Try again in a few minutes."),
-    "unavailable": _l("The service is busy. Try again in a minute."),
-    "csrf-failed": _l("The form has expired. Reload the page and try again."),
-}
+# The form's hint, shown for bad input and any refusal the table has no sentence for; the
+# sentences of the sign-in refusals themselves are in identity.web.refusals.MESSAGES.
+HINT = _l("Check your civil ID (12 digits) and your file number.")
 
 
-def refusal(caught: ApiError | StoreUnavailable) -> ApiError:
+def refusal(caught: Refused | StoreUnavailable) -> Refused:
     """Return the refusal to show; Redis out of reach is "busy, try again in a minute"."""
-    if isinstance(caught, ApiError):
+    if isinstance(caught, Refused):
         return caught
     log.error("sign-in refused: the store (Redis) is unreachable")
     return ServiceUnavailable(retry_after=30)
 
 
-def explain(error: ApiError) -> str:
+def explain(error: Refused) -> str:
     """Return the message for a refusal in the page's language."""
-    return str(MESSAGES.get(error.code, MESSAGES["invalid-input"]))
+    return message_of(error, str(HINT))
 
 
 @bp.get("/login")
@@ -54,7 +47,7 @@ def send_code() -> tuple[str, int] | str:
     form = request.form
     try:
         txn = otp.start(form.get("civil_id"), form.get("file_number"), request.remote_addr or "")
-    except (ApiError, StoreUnavailable) as caught:
+    except (Refused, StoreUnavailable) as caught:
         error = refusal(caught)
         page = render_template(
             "holder/login.html",
@@ -62,7 +55,7 @@ def send_code() -> tuple[str, int] | str:
             civil_id=form.get("civil_id", "")[:32],
             file_number=form.get("file_number", "")[:32],
         )
-        return page, error.status
+        return page, status_of(error)
     return render_template("holder/login_code.html", txn=txn)
 
 
@@ -72,10 +65,10 @@ def check_code() -> tuple[str, int] | BaseResponse:
     txn = request.form.get("txn", "")
     try:
         who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
-    except (ApiError, StoreUnavailable) as caught:
+    except (Refused, StoreUnavailable) as caught:
         error = refusal(caught)
         page = render_template("holder/login_code.html", txn=txn[:64], error=explain(error))
-        return page, error.status
+        return page, status_of(error)
     # A new token at every sign-in: a session id planted before sign-in is worth nothing.
     sessions.destroy(request.cookies.get(sessions.COOKIE))
     token = accounts.sign_in(who, sessions.WEB)

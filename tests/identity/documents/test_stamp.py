@@ -499,7 +499,7 @@ def test_the_servers_process_never_parses_an_upload(monkeypatch) -> None:
 
 MEASURED = """
 import json, resource
-from identity import stamp
+from identity.documents import stamp
 from tests import hostile_pdfs
 from tests.identity.documents.test_stamp import FIELDS
 bomb = hostile_pdfs.object_stream()
