@@ -60,7 +60,8 @@ class ConfigError(Exception):
 
     Not a Refused: it is the operator's to fix, not the caller's, so over HTTP it stays the
     usual 500 with no details. The command line prints its message and exits with status 2
-    (identity.cli.answering_refusals, and the `hawiya` group in verification.app at start-up).
+    (identity.cli.commands.answering_refusals, and the `hawiya` group in verification.app at
+    start-up).
     """
 
     def __init__(self, message: str) -> None:

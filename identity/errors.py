@@ -3,8 +3,8 @@
 Every refusal of the service is a `Refused`: service functions raise it (or a subclass named for
 their room, e.g. `documents.InvalidDocument`), and each face turns it into its own answer in one
 place: `identity.web.refusals` into the one error shape of the web (its `STATUS` table gives the
-HTTP status of each code, its `MESSAGES` table the sentence a person reads), `identity.cli` into
-a command-line error. Nothing here knows about HTTP or the command line.
+HTTP status of each code, its `MESSAGES` table the sentence a person reads),
+`identity.cli.commands` into a command-line error. Nothing here knows about HTTP or the shell.
 """
 
 

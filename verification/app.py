@@ -2,7 +2,7 @@
 
 It lives in `verification`, the outer layer: the only package allowed to import both sides. It
 reads the configuration, starts the foundations (database, store, SMS, counters), and hands the
-app to each side's `register`: identity.web, verification.web and identity.cli.
+app to identity.web.blueprints, verification.web.blueprints and identity.cli.commands.
 """
 
 from pathlib import Path
@@ -12,10 +12,8 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-import identity.cli
-import identity.web
-import verification.web
 from identity import db, metrics, sms, store
+from identity.cli import commands
 from identity.config import (
     DEFAULTS,
     PROJECT_ROOT,
@@ -27,7 +25,9 @@ from identity.config import (
 )
 from identity.signin import otp
 from identity.signing import check_keys_dir
+from identity.web import blueprints as issuing_blueprints
 from verification import serve
+from verification.web import blueprints as checking_blueprints
 
 
 def templates_folder() -> Path:
@@ -64,11 +64,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     sms.init_app(app)
     otp.init_app(app)
     metrics.init_app(app)
-    identity.web.install_edges(app)
-    identity.web.register(app)
-    verification.web.register(app)
-    identity.cli.register(app)
-    app.cli.add_command(identity.cli.answering_refusals(serve.serve_command))
+    issuing_blueprints.install_edges(app)
+    issuing_blueprints.register(app)
+    checking_blueprints.register(app)
+    commands.register(app)
+    app.cli.add_command(commands.answering_refusals(serve.serve_command))
     return app
 
 
@@ -77,7 +77,7 @@ def create_app_for_command_line() -> Flask:
     try:
         return create_app()
     except ConfigError as refused:
-        raise identity.cli.as_click_error(refused) from None
+        raise commands.as_click_error(refused) from None
 
 
 cli = FlaskGroup(
