@@ -61,15 +61,15 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SIGNATURE_BYTES = 64  # r and s, 32 big-endian bytes each (RFC 7518 §3.4)
 
 KeyState = Literal["active", "verify-only", "retired"]
-Verdict = Literal["invalid", "expired"]
+Rejection = Literal["invalid", "expired"]  # what a rejected token means for a check
 
 
 class TokenRejected(Exception):
     """A token that does not read as valid: `verdict` is for the verifier, `reason` for logs."""
 
-    def __init__(self, verdict: Verdict, reason: str) -> None:
+    def __init__(self, verdict: Rejection, reason: str) -> None:
         super().__init__(f"{verdict}: {reason}")
-        self.verdict: Verdict = verdict
+        self.verdict: Rejection = verdict
         self.reason = reason
 
 

@@ -32,7 +32,7 @@ from identity import db, metrics, ratelimit
 from identity.audit import chain
 from identity.errors import Refused, ServiceUnavailable, ValidationFailed
 from identity.register import civil_id as civil_ids
-from identity.register import fields as checks
+from identity.register import fields
 from identity.register.beneficiaries import find
 from identity.sms import SmsFailed, SmsRefused, SmsSender, get_sender
 from identity.store import Store, StoreUnavailable, get_store
@@ -111,10 +111,10 @@ def start(civil_id_raw: object, file_number_raw: object, client: str) -> str:
     """Begin a sign-in; send a code to the mobile on record if the person matches. Return txn."""
     civil_id = parse_civil_id(civil_id_raw)
     try:
-        file_number = checks.file_number(
+        file_number = fields.file_number(
             file_number_raw if isinstance(file_number_raw, str) else ""
         )
-    except checks.InvalidField as exc:
+    except fields.InvalidField as exc:
         raise ValidationFailed(exc.reason[0].upper() + exc.reason[1:] + ".") from None
     ratelimit.hit(f"start:{client}", START_PER_CLIENT, CLIENT_WINDOW)
     store = get_store()

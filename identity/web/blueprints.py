@@ -9,9 +9,9 @@ from identity.audit.head import DailyPublisher
 from identity.web import (
     backoffice,
     csrf,
+    front_page,
     headers,
     health,
-    home,
     i18n,
     inputs,
     refusals,
@@ -21,7 +21,7 @@ from identity.web.console import admin, pages
 from identity.web.holder import card, documents, signin_api, signin_pages, who_checked_me
 
 BLUEPRINTS = (
-    *(health.bp, home.bp, wellknown.bp, backoffice.bp),
+    *(health.bp, front_page.bp, wellknown.bp, backoffice.bp),
     *(signin_pages.bp, signin_api.bp, card.bp, who_checked_me.bp, documents.bp),
     *(pages.bp, admin.bp),
 )
