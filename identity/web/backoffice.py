@@ -8,15 +8,14 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 from sqlalchemy.orm import Session
 
-from identity import db, sms
+from identity import db
 from identity.access import api_tokens
-from identity.audit import chain
 from identity.digital_id import credentials
 from identity.documents import documents, stamp
 from identity.errors import ApiError, NotFound, Unauthorized, ValidationFailed
 from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 from identity.register import civil_id
-from identity.register.beneficiaries import InvalidRecord, find, upsert, validate
+from identity.register.beneficiaries import InvalidRecord, find, save, validate
 from identity.web import inputs
 from identity.web.http import UnsupportedMediaType, bearer_token, json_body, pdf_response
 
@@ -169,13 +168,6 @@ def supersede_document(document_id: int) -> Response:
     return jsonify(document_json(document))
 
 
-PHONE_CHANGED = (
-    "تم تغيير رقم الهاتف المسجل لحسابك في هوية. إن لم تطلب ذلك فتواصل مع الجهة.\n"
-    "The mobile number registered for your Hawiya account was changed. "
-    "If you did not ask for this, contact the agency."
-)
-
-
 def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
     session = db.session()
     credential = credentials.current(session, person.id)
@@ -228,25 +220,11 @@ def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
     except InvalidRecord as invalid:
         raise ValidationFailed("; ".join(invalid.reasons) + ".") from None
     session = db.session()
-    done = upsert(session, record, with_category="category" in raw)
+    saved = save(session, [record], with_category="category" in raw, actor=actor(token))
     person = find(session, canonical)
     assert person is not None
-    if done.changed:
-        action = "beneficiary.create" if done.created else "beneficiary.update"
-        details = {"status": person.status, "phone_changed": done.old_phone is not None}
-        chain.record(session, actor(token), action, chain.subject_for_civil_id(canonical), details)
     session.commit()
-    if done.old_phone is not None:
-        tell_old_number(done.old_phone)
-    return jsonify(beneficiary_json(person)), 201 if done.created else 200
-
-
-def tell_old_number(phone: str) -> None:
-    """Tell the old number that it no longer receives codes (the change itself is committed)."""
-    try:
-        sms.get_sender().send(phone, PHONE_CHANGED)
-    except sms.SmsFailed:
-        log.warning("could not tell %s of the phone change", sms.mask_number(phone))
+    return jsonify(beneficiary_json(person)), 201 if saved.created else 200
 
 
 def find_credential(credential_id: str) -> Credential:

@@ -49,16 +49,23 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
 
 @contextmanager
 def failing_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Make every audit write fail after writing its row; yield the actions it was asked for."""
-    real, asked = chain.record, []
+    """Make every audit write fail after writing its rows; yield the actions it was asked for."""
+    real, real_many, asked = chain.record, chain.record_many, []
 
     def record_then_fail(session: Any, actor: str, action: str, *args: Any, **kw: Any) -> Any:
         real(session, actor, action, *args, **kw)
         asked.append(action)
         raise AuditWriteFailed(action)
 
+    def record_many_then_fail(session: Any, entries: list[chain.Entry]) -> None:
+        real_many(session, entries)
+        asked.extend(entry.action for entry in entries)
+        if entries:
+            raise AuditWriteFailed(entries[0].action)
+
     with monkeypatch.context() as patch:
         patch.setattr(chain, "record", record_then_fail)
+        patch.setattr(chain, "record_many", record_many_then_fail)
         yield asked
 
 
