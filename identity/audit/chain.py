@@ -107,11 +107,15 @@ class Entry:
     details: Mapping[str, Any] | None = None
 
 
+# What json.dumps(value, sort_keys=True, ...) builds on every call, built once (it keeps no state).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
 def canonical_json(value: Any) -> str:
     """Serialise a value one way only: sorted keys, no spaces, UTF-8 text, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def _utc_iso(at: datetime) -> str:

@@ -6,8 +6,10 @@ changes at all: not the state, not the log). The first run proves the second can
 """
 
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,6 +115,19 @@ def cli(*args: str) -> Callable[..., None]:
     return act
 
 
+def import_new_phone(app: Flask, _headers: dict[str, str]) -> None:
+    """Import a register file that gives Fatima a new phone (Nasser unchanged)."""
+    header = "civil_id,file_number,full_name_ar,full_name_en,phone,status"
+    rows = [
+        ",".join([p.civil_id, p.file_number, p.full_name_ar, p.full_name_en, phone, p.status])
+        for p, phone in ((FATIMA, "+96560000002"), (NASSER, NASSER.phone))
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "register.csv"
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        app.test_cli_runner().invoke(args=["beneficiaries", "import", str(path)])
+
+
 ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
     "credential revoke": (
         api("POST", lambda a: f"/api/v1/credentials/{credential_id(a)}/revoke", reason="Fraud"),
@@ -146,6 +161,7 @@ ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
         ),
         "beneficiary.update",
     ),
+    "beneficiary import (CLI)": (import_new_phone, "beneficiary.update"),
     "document issue": (lambda app, headers: upload(app, headers), "document.issue"),
     "document revoke": (
         api("POST", lambda a: f"/api/v1/documents/{document_id(a)}/revoke", reason="Withdrawn"),
