@@ -10,6 +10,7 @@ from identity import db
 from identity.register.csv_import import ImportRefused, ImportResult, import_csv, text_codec
 
 beneficiaries_cli = AppGroup("beneficiaries", help="Manage the beneficiary register.")
+ACTOR = "cli"
 
 
 def print_summary(result: ImportResult, label: str) -> None:
@@ -20,12 +21,33 @@ def print_summary(result: ImportResult, label: str) -> None:
         + (f", {result.blank_lines} blank lines skipped" if result.blank_lines else "")
         + "."
     )
+    told_line = old_numbers_line(result)
+    if told_line:
+        click.echo(told_line)
     if result.rejects_path:
         for line, reason in result.rejects[:5]:
             click.echo(f"  line {line}: {reason}", err=True)
         if result.rejected > 5:
             click.echo(f"  … and {result.rejected - 5} more.", err=True)
         click.echo(f"Every rejected row, with its line number and reason: {result.rejects_path}")
+
+
+def old_numbers_line(result: ImportResult) -> str | None:
+    """Say how many replaced phone numbers were told of the change (None when there were none)."""
+    told, failed = result.old_numbers.told, result.old_numbers.failed
+    parts = []
+    if told:
+        parts.append(
+            f"Told {told} old mobile number that it no longer receives codes."
+            if told == 1
+            else f"Told {told} old mobile numbers that they no longer receive codes."
+        )
+    if failed:
+        parts.append(
+            f"{failed} old mobile number{'' if failed == 1 else 's'} could not be told: "
+            "the SMS gateway failed (see the log)."
+        )
+    return " ".join(parts) or None
 
 
 def run_import(path: Path, encoding: str | None) -> ImportResult:
@@ -43,7 +65,7 @@ def run_import(path: Path, encoding: str | None) -> ImportResult:
             bar.update(done - position)
             position = done
 
-        return import_csv(db.session(), path, encoding=encoding, progress=advance)
+        return import_csv(db.session(), path, ACTOR, encoding=encoding, progress=advance)
 
 
 def encoding_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -1,4 +1,8 @@
-"""Import the register from CSV: stream it, validate each row, report every rejected row."""
+"""Import the register from CSV: stream it, validate each row, report every rejected row.
+
+Every row goes through the register's one audited write path (beneficiaries.save): each created
+or changed beneficiary is audited, and each replaced phone number is told once the import commits.
+"""
 
 import codecs
 import csv
@@ -17,7 +21,8 @@ from identity.register.beneficiaries import (
     OPTIONAL_COLUMNS,
     InvalidRecord,
     Record,
-    upsert_many,
+    Told,
+    save,
 )
 from identity.register.beneficiaries import validate as validate_record
 
@@ -67,6 +72,7 @@ class ImportResult:
     rejects_path: Path | None = None
     encoding: str = "utf-8"
     rejects: list[tuple[int, str]] = field(default_factory=list)
+    old_numbers: Told = field(default_factory=Told)  # replaced phones told, once committed
 
     @property
     def imported(self) -> int:
@@ -143,12 +149,14 @@ def read_header(reader: Iterator[list[str]]) -> list[str]:
 def import_csv(
     session: Session,
     path: Path,
+    actor: str,
     encoding: str | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Upsert every valid row of a register CSV in one transaction; write rejects beside it.
 
-    Raises ImportRefused when the file as a whole is unusable; then nothing is written.
+    `actor` is who the audit log names for each change. Raises ImportRefused when the file as a
+    whole is unusable; then nothing is written, audited or told.
     """
     rejects_path = rejects_path_for(path)
     try:
@@ -166,7 +174,7 @@ def import_csv(
         tmp_rejects = rejects_path.with_name(rejects_path.name + ".partial")
         try:
             with tmp_rejects.open("w", encoding="utf-8-sig", newline="") as rejects_file:
-                result = _import_rows(session, text, rejects_file, advance)
+                result = _import_rows(session, text, rejects_file, advance, actor)
         except _Undecodable:
             session.rollback()
             tmp_rejects.unlink(missing_ok=True)
@@ -179,7 +187,7 @@ def import_csv(
             session.rollback()
             tmp_rejects.unlink(missing_ok=True)
             raise
-    session.commit()
+    session.commit()  # tells the replaced numbers (db.after_commit), filling result.old_numbers
     result.encoding = codec
     if result.rejected:
         tmp_rejects.replace(rejects_path)
@@ -215,7 +223,9 @@ def _import_rows(
     text: IO[str],
     rejects_file: IO[str],
     advance: Callable[[], None],
+    actor: str,
 ) -> ImportResult:
+    """Validate and save every row in batches; reject the bad ones into the rejects file."""
     result = ImportResult()
     rows = _rows(text)
     header = read_header(r for _, r in rows)
@@ -232,10 +242,10 @@ def _import_rows(
             result.rejects.append((line, reason))
 
     def flush() -> None:
-        counts = upsert_many(session, batch, with_category)
-        result.created += counts.created
-        result.updated += counts.updated
-        result.unchanged += counts.unchanged
+        saved = save(session, batch, with_category, actor, told=result.old_numbers)
+        result.created += saved.created
+        result.updated += saved.updated
+        result.unchanged += saved.unchanged
         batch.clear()
         advance()
 

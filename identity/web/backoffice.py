@@ -4,27 +4,22 @@ A refused change (a bad PDF, a document or digital ID in the wrong state) is rai
 identity.web.refusals, which answers it with its code's status; the request writes nothing.
 """
 
-import functools
-import logging
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
 
-from identity import db, sms
-from identity.audit import chain
+from identity import db
 from identity.digital_id import credentials
 from identity.documents import documents, stamp
 from identity.errors import NotFound, ValidationFailed
 from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
 from identity.register import civil_id
-from identity.register.beneficiaries import InvalidRecord, find, upsert, validate
+from identity.register.beneficiaries import InvalidRecord, find, save, validate
 from identity.web import inputs
 from identity.web.gates import require_backoffice
 from identity.web.http import UnsupportedMediaType, json_body, pdf_response
-from identity.web.refusals import after_commit
 
 bp = Blueprint("backoffice_api", __name__, url_prefix="/api/v1")
-log = logging.getLogger(__name__)
 
 
 def actor(token: ApiToken) -> str:
@@ -128,13 +123,6 @@ def supersede_document(document_id: int) -> Response:
     return jsonify(document_json(document))
 
 
-PHONE_CHANGED = (
-    "تم تغيير رقم الهاتف المسجل لحسابك في هوية. إن لم تطلب ذلك فتواصل مع الجهة.\n"
-    "The mobile number registered for your Hawiya account was changed. "
-    "If you did not ask for this, contact the agency."
-)
-
-
 def beneficiary_json(person: Beneficiary) -> dict[str, Any]:
     session = db.session()
     credential = credentials.current(session, person.id)
@@ -187,29 +175,10 @@ def put_beneficiary(raw_civil_id: str) -> tuple[Response, int]:
     except InvalidRecord as invalid:
         raise ValidationFailed("; ".join(invalid.reasons) + ".") from None
     session = db.session()
-    done = upsert(session, record, with_category="category" in raw)
+    saved = save(session, [record], with_category="category" in raw, actor=actor(token))
     person = find(session, canonical)
     assert person is not None
-    if done.changed:
-        action = "beneficiary.create" if done.created else "beneficiary.update"
-        details = {"status": person.status, "phone_changed": done.old_phone is not None}
-        chain.record(session, actor(token), action, chain.subject_for_civil_id(canonical), details)
-    if done.old_phone is not None:
-        tell_old_number(done.old_phone)
-    return jsonify(beneficiary_json(person)), 201 if done.created else 200
-
-
-def tell_old_number(phone: str) -> None:
-    """Tell the old number that it no longer receives codes, once the change is committed."""
-    after_commit(functools.partial(_send_phone_changed, phone))
-
-
-def _send_phone_changed(phone: str) -> None:
-    """Send the old number the notice of the change."""
-    try:
-        sms.get_sender().send(phone, PHONE_CHANGED)
-    except sms.SmsFailed:
-        log.warning("could not tell %s of the phone change", sms.mask_number(phone))
+    return jsonify(beneficiary_json(person)), 201 if saved.created else 200
 
 
 def find_credential(credential_id: str) -> Credential:

@@ -15,6 +15,7 @@ from identity.web import (
     i18n,
     inputs,
     refusals,
+    unit_of_work,
     wellknown,
 )
 from identity.web.console import admin, pages
@@ -35,7 +36,7 @@ def install_edges(app: Flask) -> None:
     headers.init_app(app)
     refusals.register(app)
     app.before_request(DailyPublisher())  # the signed audit head, logged once a UTC day
-    refusals.install_unit_of_work(app)  # last, so that it runs first after each view
+    unit_of_work.install(app)  # last, so that it runs first after each view
 
 
 def register(app: Flask) -> None:

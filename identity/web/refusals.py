@@ -2,21 +2,16 @@
 
 Here is the one table of refusals: `STATUS` gives the HTTP status of each refusal code (every
 `identity.errors.Refused` is answered with it), `MESSAGES` the sentence a person reads for it
-in their language (the JSON keeps the English message, for integrators). The request is the
-unit of work: `install_unit_of_work` commits when the answer is a success and rolls back
-otherwise.
+in their language (the JSON keeps the English message, for integrators).
 """
 
 import logging
-from collections.abc import Callable
 
-from flask import Flask, Response, g, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, SecurityError
 
-from identity import db
 from identity.errors import Refused, ServiceUnavailable
 from identity.signing import NoSigningKey
 from identity.store import StoreUnavailable
@@ -192,57 +187,3 @@ def register(app: Flask) -> None:
 def unavailable() -> Response:
     """Answer "busy, try again in a minute" (503 with Retry-After)."""
     return error_response(503, "unavailable", ServiceUnavailable.message, retry_after=30)
-
-
-def after_commit(action: Callable[[], None]) -> None:
-    """Run action once the request's writes are committed (never if they are rolled back)."""
-    g.setdefault("after_commit", []).append(action)
-
-
-def _run_after_commit() -> None:
-    """Run what waited for the commit; a failure is logged, the committed answer stands."""
-    for action in g.pop("after_commit", []):
-        try:
-            action()
-        except Exception:
-            log.exception("an action after the commit failed")
-
-
-def install_unit_of_work(app: Flask) -> None:
-    """Commit the request's writes when it answers a success, roll them back otherwise.
-
-    Install it after every other after_request hook: Flask runs them in reverse order, so this
-    one runs first and the others (headers, metrics) see the answer a failed commit gave.
-    """
-
-    @app.after_request
-    def end_unit_of_work(response: Response) -> Response:
-        registry = db.get_db().session.registry
-        if not registry.has():  # the request never touched the database
-            if response.status_code < 400:
-                _run_after_commit()
-            return response
-        session = registry()
-        if response.status_code >= 400:
-            _discard(session)
-            return response
-        try:
-            session.commit()
-        except OperationalError:
-            _discard(session)
-            log.error("the database is unreachable or refused the commit")
-            return unavailable()
-        except Exception:
-            _discard(session)
-            log.exception("commit failed on %s %s", request.method, request.path)
-            return error_response(500, "internal-error", "Something went wrong on our side.")
-        _run_after_commit()
-        return response
-
-
-def _discard(session: Session) -> None:
-    """Roll back; a connection already lost has nothing to roll back, so that cannot fail."""
-    try:
-        session.rollback()
-    except SQLAlchemyError:
-        log.warning("rollback failed: the connection was lost", exc_info=True)

@@ -6,8 +6,10 @@ changes at all: not the state, not the log). The first run proves the second can
 """
 
 import io
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -49,16 +51,23 @@ def snapshot(app: Flask) -> dict[str, list[tuple[Any, ...]]]:
 
 @contextmanager
 def failing_audit(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Make every audit write fail after writing its row; yield the actions it was asked for."""
-    real, asked = chain.record, []
+    """Make every audit write fail after writing its rows; yield the actions it was asked for."""
+    real, real_many, asked = chain.record, chain.record_many, []
 
     def record_then_fail(session: Any, actor: str, action: str, *args: Any, **kw: Any) -> Any:
         real(session, actor, action, *args, **kw)
         asked.append(action)
         raise AuditWriteFailed(action)
 
+    def record_many_then_fail(session: Any, entries: list[chain.Entry]) -> None:
+        real_many(session, entries)
+        asked.extend(entry.action for entry in entries)
+        if entries:
+            raise AuditWriteFailed(entries[0].action)
+
     with monkeypatch.context() as patch:
         patch.setattr(chain, "record", record_then_fail)
+        patch.setattr(chain, "record_many", record_many_then_fail)
         yield asked
 
 
@@ -106,6 +115,19 @@ def cli(*args: str) -> Callable[..., None]:
     return act
 
 
+def import_new_phone(app: Flask, _headers: dict[str, str]) -> None:
+    """Import a register file that gives Fatima a new phone (Nasser unchanged)."""
+    header = "civil_id,file_number,full_name_ar,full_name_en,phone,status"
+    rows = [
+        ",".join([p.civil_id, p.file_number, p.full_name_ar, p.full_name_en, phone, p.status])
+        for p, phone in ((FATIMA, "+96560000002"), (NASSER, NASSER.phone))
+    ]
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "register.csv"
+        path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+        app.test_cli_runner().invoke(args=["beneficiaries", "import", str(path)])
+
+
 ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
     "credential revoke": (
         api("POST", lambda a: f"/api/v1/credentials/{credential_id(a)}/revoke", reason="Fraud"),
@@ -139,6 +161,7 @@ ACTIONS: dict[str, tuple[Callable[..., None], str]] = {
         ),
         "beneficiary.update",
     ),
+    "beneficiary import (CLI)": (import_new_phone, "beneficiary.update"),
     "document issue": (lambda app, headers: upload(app, headers), "document.issue"),
     "document revoke": (
         api("POST", lambda a: f"/api/v1/documents/{document_id(a)}/revoke", reason="Withdrawn"),

@@ -435,3 +435,78 @@ def test_a_civil_id_typed_into_a_reason_is_masked_not_refused(any_app: Flask) ->
     assert json.loads(event.details) == {"reason": "Letter ********0001", "to": "revoked"}
     with any_app.app_context(), db.transaction() as session, pytest.raises(ValueError):
         chain.record(session, "staff:alice", "test", "item:1", {"note": "202612010001"})
+
+
+# Appending a batch
+
+
+def entries(start: int, count: int) -> list[chain.Entry]:
+    return [
+        chain.Entry("cli", "test.batch", f"item:{n}", {"n": n}) for n in range(start, start + count)
+    ]
+
+
+def test_a_batch_links_like_single_appends_around_it(any_app: Flask) -> None:
+    """record, record_many, record, record_many: one chain, in order, that verifies."""
+    append(any_app, 2)
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, entries(3, 4))
+    append(any_app, 1, start=7)
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, entries(8, 3))
+        chain.record(session, "staff:alice", "test.append", "item:11", {"n": 11})
+    events = rows(any_app)
+    assert [json.loads(e.details)["n"] for e in events] == list(range(1, 12))
+    assert [e.prev_hash for e in events] == [chain.GENESIS, *(e.hash for e in events[:-1])]
+    assert verify(any_app) == chain.VerifyResult(ok=True, checked=11)
+    assert head(any_app) == (events[-1].id, events[-1].hash)
+
+
+def test_a_batch_is_hashed_by_the_documented_rule(any_app: Flask) -> None:
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, entries(1, 2))
+    first, second = rows(any_app)
+    for event, prev in ((first, chain.GENESIS), (second, first.hash)):
+        recomputed = chain.compute_hash(
+            prev, event.at, event.actor, event.action, event.subject, event.details
+        )
+        assert (event.prev_hash, event.hash) == (prev, recomputed)
+
+
+def test_an_empty_batch_appends_nothing(any_app: Flask) -> None:
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, [])
+    assert count_events(any_app) == 0
+
+
+def test_a_tampered_row_inside_a_batch_is_found(any_app: Flask) -> None:
+    append(any_app, 1)
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, entries(2, 5))
+    execute(any_app, "UPDATE audit_events SET details = :details WHERE id = 4", details='{"n":99}')
+    result = verify(any_app)
+    assert (result.ok, result.checked, result.first_broken_id) == (False, 3, 4)
+    assert "edited" in (result.reason or "")
+
+
+def test_a_row_deleted_inside_a_batch_is_found(any_app: Flask) -> None:
+    with any_app.app_context(), db.transaction() as session:
+        chain.record_many(session, entries(1, 5))
+    execute(any_app, "DELETE FROM audit_events WHERE id = 3")
+    result = verify(any_app)
+    assert (result.ok, result.first_broken_id) == (False, 4)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        chain.Entry("cli", "test.batch", "item:x", {"otp": "123456"}),
+        chain.Entry("cli", "test.batch", "beneficiary:288020122596"),
+        chain.Entry("cli", "", "item:x"),
+    ],
+)
+def test_one_refused_entry_refuses_the_whole_batch(app: Flask, bad: chain.Entry) -> None:
+    """record_many checks each entry as record does, before it writes any of them."""
+    with app.app_context(), db.transaction() as session, pytest.raises(ValueError):
+        chain.record_many(session, [*entries(1, 2), bad])
+    assert count_events(app) == 0

@@ -3,15 +3,20 @@
 import codecs
 import csv
 import io
+import json
+import logging
 from pathlib import Path
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from identity import db
+from identity.audit import chain
 from identity.demo.synthetic import HEADER, write_csv
-from identity.models import Beneficiary
+from identity.models import AuditEvent, Beneficiary
+from identity.register.beneficiaries import PHONE_CHANGED
+from tests.factories import sms_sink
 
 HEADER_LINE = ",".join(HEADER)
 FATIMA = "288020122596,004512,فاطمة محمد الكندري,Fatima Mohammed Al-Kandari,+96551234567,active"
@@ -34,6 +39,12 @@ def register(app: Flask) -> dict[str, Beneficiary]:
         return {row.civil_id: row for row in rows}
 
 
+def audit(app: Flask) -> list[tuple[str, str, str, dict[str, object]]]:
+    with app.app_context():
+        events = db.session().scalars(select(AuditEvent).order_by(AuditEvent.id))
+        return [(e.actor, e.action, e.subject, json.loads(e.details)) for e in events]
+
+
 def read_rejects(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return list(csv.DictReader(handle))
@@ -48,6 +59,11 @@ def test_imports_a_register_on_each_backend(any_app: Flask, tmp_path: Path) -> N
     assert "2500 new, 0 updated, 0 unchanged, 0 rejected" in result.output
     assert len(register(any_app)) == 2500
     assert not (tmp_path / "register.rejects.csv").exists()
+    with any_app.app_context():
+        session = db.session()
+        created = select(func.count()).where(AuditEvent.action == "beneficiary.create")
+        assert session.scalar(created) == 2500
+        assert chain.verify_chain(session) == chain.VerifyResult(ok=True, checked=2500)
 
 
 def test_importing_the_same_file_twice_changes_nothing(any_app: Flask, tmp_path: Path) -> None:
@@ -68,6 +84,84 @@ def test_a_changed_row_updates_by_civil_id(any_app: Flask, tmp_path: Path) -> No
     assert "0 new, 1 updated, 1 unchanged" in result.output
     fatima = register(any_app)["288020122596"]
     assert (fatima.phone, fatima.status) == ("+96599887766", "deceased")
+
+
+# --- audited, and the old number told ---------------------------------------------------------
+
+MOVED = FATIMA.replace("+96551234567", "+96599887766")
+
+
+def test_an_import_audits_each_created_and_changed_row_and_no_unchanged_one(
+    any_app: Flask, tmp_path: Path
+) -> None:
+    run_import(any_app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n"))
+    again = run_import(any_app, write(tmp_path, f"{HEADER_LINE}\n{MOVED}\n{NASSER}\n"))
+    assert "1 new, 1 updated, 0 unchanged" in again.output
+    unchanged = run_import(any_app, write(tmp_path, f"{HEADER_LINE}\n{MOVED}\n{NASSER}\n"))
+    assert "0 new, 0 updated, 2 unchanged" in unchanged.output
+    fatima, nasser = (chain.subject_for_civil_id(c) for c in ("288020122596", "246070187798"))
+    assert audit(any_app) == [
+        ("cli", "beneficiary.create", fatima, {"phone_changed": False, "status": "active"}),
+        *sorted([
+            ("cli", "beneficiary.update", fatima, {"phone_changed": True, "status": "active"}),
+            ("cli", "beneficiary.create", nasser, {"phone_changed": False, "status": "active"}),
+        ]),
+    ]  # fmt: skip
+    with any_app.app_context():
+        assert chain.verify_chain(db.session()).ok
+
+
+def test_a_phone_changed_by_an_import_tells_the_old_number(app: Flask, tmp_path: Path) -> None:
+    run_import(app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n{NASSER}\n"))
+    deceased = NASSER.replace(",active", ",deceased")  # a change that keeps the phone
+    result = run_import(app, write(tmp_path, f"{HEADER_LINE}\n{MOVED}\n{deceased}\n"))
+    assert result.exit_code == 0, result.output
+    assert sms_sink(app).messages == [("+96551234567", PHONE_CHANGED)]
+    assert "0 new, 2 updated, 0 unchanged, 0 rejected." in result.output
+    assert "Told 1 old mobile number that it no longer receives codes." in result.output
+
+
+def test_an_import_that_replaces_no_phone_adds_no_line(app: Flask, tmp_path: Path) -> None:
+    result = run_import(app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n{NASSER}\n"))
+    assert result.output.strip().splitlines() == [
+        "Imported 2 of 2 rows: 2 new, 0 updated, 0 unchanged, 0 rejected."
+    ]
+    assert sms_sink(app).messages == []
+
+
+def test_a_gateway_failure_is_logged_and_counted_and_the_import_stands(
+    app: Flask, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    run_import(app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n{NASSER}\n"))
+    sms_sink(app).fail_next = 1
+    both_moved = f"{MOVED}\n{NASSER.replace('+96590810111', '+96550000009')}\n"
+    with caplog.at_level(logging.WARNING):
+        result = run_import(app, write(tmp_path, f"{HEADER_LINE}\n{both_moved}"))
+    assert result.exit_code == 0, result.output
+    assert len(sms_sink(app).messages) == 1
+    assert (
+        "Told 1 old mobile number that it no longer receives codes. 1 old mobile number could"
+        " not be told: the SMS gateway failed (see the log)." in result.output
+    )
+    assert "could not tell +965****4567 of the phone change" in caplog.text
+    assert register(app)["288020122596"].phone == "+96599887766"
+
+
+def test_a_refused_import_tells_nobody_and_audits_nothing(app: Flask, tmp_path: Path) -> None:
+    """The phone change is written in the first batch; a bad byte later rolls it all back."""
+    run_import(app, write(tmp_path, f"{HEADER_LINE}\n{FATIMA}\n"))
+    before = audit(app)
+    buffer = io.StringIO()
+    write_csv(buffer, 3000, seed=5)
+    synthetic = buffer.getvalue().split("\n", 1)[1]
+    data = f"{HEADER_LINE}\n{MOVED}\n{synthetic}".encode() + b"1,\xff\xfe\n"
+    path = tmp_path / "register.csv"
+    path.write_bytes(data)
+    result = run_import(app, path)
+    assert result.exit_code != 0 and "is not valid UTF-8" in result.output
+    assert sms_sink(app).messages == []
+    assert audit(app) == before
+    assert register(app)["288020122596"].phone == "+96551234567"
 
 
 BAD_ROWS = [

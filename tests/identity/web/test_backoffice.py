@@ -152,6 +152,30 @@ def test_a_new_phone_is_audited_and_the_old_number_is_told(world, headers) -> No
     assert '"phone_changed":true' in event.details and "+965" not in event.details
 
 
+def test_a_put_that_fails_after_the_write_tells_nobody(world, headers, monkeypatch) -> None:
+    """The request ends without a commit: the phone change is rolled back and never told."""
+    from identity.web import backoffice
+
+    def fail(*_args: object) -> None:
+        raise RuntimeError("the answer could not be built")
+
+    monkeypatch.setattr(backoffice, "find", fail)
+    client = world.test_client()
+    response = client.put(
+        f"/api/v1/beneficiaries/{FATIMA.civil_id}",
+        json={**BODY, "phone": "+96599887766"},
+        headers=headers,
+    )
+    assert response.status_code == 500
+    monkeypatch.undo()
+    assert sms_sink(world).messages == []
+    with world.app_context():
+        actions = db.session().scalars(select(AuditEvent.action)).all()
+    assert not [action for action in actions if action.startswith("beneficiary.")]
+    fetched = client.get(f"/api/v1/beneficiaries/{FATIMA.civil_id}", headers=headers)
+    assert fetched.json["phone"] == FATIMA.phone
+
+
 @pytest.mark.parametrize(
     ("path_id", "body", "status"),
     [
