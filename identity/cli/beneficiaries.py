@@ -50,7 +50,7 @@ def old_numbers_line(result: ImportResult) -> str | None:
     return " ".join(parts) or None
 
 
-def run_import(path: Path, encoding: str | None) -> ImportResult:
+def run_import(path: Path, encoding: str | None, actor: str = ACTOR) -> ImportResult:
     """Import a register CSV with a progress bar on the terminal."""
     db.require_schema()
     size = path.stat().st_size if path.exists() else 0
@@ -65,7 +65,7 @@ def run_import(path: Path, encoding: str | None) -> ImportResult:
             bar.update(done - position)
             position = done
 
-        return import_csv(db.session(), path, ACTOR, encoding=encoding, progress=advance)
+        return import_csv(db.session(), path, actor, encoding=encoding, progress=advance)
 
 
 def encoding_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:

@@ -14,7 +14,7 @@ from identity.demo import loader
 @with_appcontext
 def demo_command() -> None:
     """Load the synthetic demo register and say how to try the service."""
-    result = run_import(loader.REGISTER, None)
+    result = run_import(loader.REGISTER, None, loader.ACTOR)
     print_summary(result, "Demo register")
     if result.rejected:
         raise SystemExit(1)

@@ -1,8 +1,9 @@
 """Beneficiaries: validating a record and writing records to the register (audited, in save)."""
 
+import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import bindparam, false, select, update
@@ -13,7 +14,7 @@ from identity import db, sms
 from identity.audit import chain
 from identity.models import Beneficiary, utcnow
 from identity.register import civil_id as civil_ids
-from identity.register import fields as checks
+from identity.register import fields
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,12 @@ PHONE_CHANGED = (
 COLUMNS = ("civil_id", "file_number", "full_name_ar", "full_name_en", "phone", "status")
 OPTIONAL_COLUMNS = ("category",)
 CHECKS = {
-    "file_number": checks.file_number,
-    "full_name_ar": checks.name_ar,
-    "full_name_en": checks.name_en,
-    "phone": checks.phone,
-    "status": checks.status,
-    "category": checks.category,
+    "file_number": fields.file_number,
+    "full_name_ar": fields.name_ar,
+    "full_name_en": fields.name_en,
+    "phone": fields.phone,
+    "status": fields.status,
+    "category": fields.category,
 }
 
 
@@ -69,7 +70,7 @@ def validate(raw: Mapping[str, str]) -> Record:
             continue
         try:
             values[name] = check(raw.get(name) or "")
-        except checks.InvalidField as exc:
+        except fields.InvalidField as exc:
             reasons.append(exc.reason)
     if reasons:
         raise InvalidRecord(reasons)
@@ -87,7 +88,7 @@ class Counts:
 
 def compared_fields(with_category: bool) -> tuple[str, ...]:
     """Return the fields an upsert writes; category only when the source has that column."""
-    names = tuple(f.name for f in fields(Record) if f.name != "civil_id")
+    names = tuple(f.name for f in dataclasses.fields(Record) if f.name != "civil_id")
     return names if with_category else tuple(n for n in names if n != "category")
 
 
