@@ -36,8 +36,8 @@ from typing import Any
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from identity.civil_id import mask, normalize_digits
 from identity.models import AuditEvent
-from identity.register.civil_id import mask, normalize_digits
 
 __all__ = [
     "GENESIS",

@@ -5,9 +5,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from identity import db, signing
+from identity import civil_id, db, signing
 from identity.digital_id import credentials
-from identity.register import civil_id
 from identity.register.beneficiaries import find
 
 credentials_cli = AppGroup("credentials", help="Issue digital IDs.")

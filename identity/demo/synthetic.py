@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from typing import IO
 
 from identity import csv_safe
-from identity.register.civil_id import check_digit
+from identity.civil_id import check_digit
 
 HEADER = ("civil_id", "file_number", "full_name_ar", "full_name_en", "phone", "status")
 MEN = [("محمد", "Mohammed"), ("أحمد", "Ahmad"), ("علي", "Ali"), ("عبدالله", "Abdullah"),

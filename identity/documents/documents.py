@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from identity import db
 from identity.audit import chain
+from identity.civil_id import normalize_digits
 from identity.documents import document_types, stamp
 from identity.errors import Refused
 from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
 from identity.register import fields
-from identity.register.civil_id import normalize_digits
 
 REFERENCE_BYTES = 16  # 128 bits
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: easy to read and type

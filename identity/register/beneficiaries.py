@@ -10,10 +10,10 @@ from sqlalchemy import bindparam, false, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from identity import civil_id as civil_ids
 from identity import db, sms
 from identity.audit import chain
 from identity.models import Beneficiary, utcnow
-from identity.register import civil_id as civil_ids
 from identity.register import fields
 
 log = logging.getLogger(__name__)

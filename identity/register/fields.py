@@ -14,8 +14,8 @@ import unicodedata
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, PhoneNumberType
 
+from identity.civil_id import normalize_digits
 from identity.models import BENEFICIARY_STATUSES
-from identity.register.civil_id import normalize_digits
 
 __all__ = [
     "STATUSES",

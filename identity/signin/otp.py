@@ -28,10 +28,10 @@ from typing import NoReturn
 
 from flask import Flask, current_app
 
+from identity import civil_id as civil_ids
 from identity import db, metrics, ratelimit
 from identity.audit import chain
 from identity.errors import Refused, ServiceUnavailable, ValidationFailed
-from identity.register import civil_id as civil_ids
 from identity.register import fields
 from identity.register.beneficiaries import find
 from identity.sms import SmsFailed, SmsRefused, SmsSender, get_sender

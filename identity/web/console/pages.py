@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import db
+from identity import civil_id, db
 from identity.access import staff
 from identity.audit import verifications
 from identity.digital_id import credentials
@@ -32,7 +32,6 @@ from identity.models import (
     StaffUser,
     VerificationEvent,
 )
-from identity.register import civil_id
 from identity.signin import sessions
 from identity.web.http import pdf_response
 from identity.web.refusals import message_of, status_of

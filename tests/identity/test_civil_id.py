@@ -1,4 +1,4 @@
-"""Specification of identity.register.civil_id: how civil IDs are normalised, checked, masked."""
+"""Specification of identity.civil_id: how civil IDs are normalised, checked, masked."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
-from identity.register import civil_id
-from identity.register.civil_id import InvalidCivilId, mask, normalize_digits, parse
+from identity import civil_id
+from identity.civil_id import InvalidCivilId, mask, normalize_digits, parse
 
 # Written out here rather than imported, so a wrong constant in the module is caught.
 WEIGHTS = (2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
