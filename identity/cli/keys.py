@@ -33,7 +33,9 @@ def rotate_command() -> None:
     click.echo(kid)  # alone on the last line, for scripts
 
 
-@keys_cli.command("retire")
+# A kid is a base64url thumbprint: one in 64 starts with "-", which must read as the KID, not as
+# an option.
+@keys_cli.command("retire", context_settings={"ignore_unknown_options": True})
 @click.argument("kid")
 def retire_command(kid: str) -> None:
     """Retire KID: drop it from the JWKS and stop accepting tokens it signed."""

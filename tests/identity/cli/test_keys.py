@@ -91,6 +91,23 @@ def test_retire_refuses_an_unknown_kid(run: Run, kid: str) -> None:
     assert listed(run) == {known: "active"}
 
 
+def test_a_kid_that_starts_with_a_dash_is_a_kid_not_an_option(run: Run, app: Flask) -> None:
+    """A thumbprint starts with "-" one time in 64: `hawiya keys retire -Xy…` must still work."""
+    from identity import signing
+
+    first_kid(run)
+    with app.app_context():
+        for _ in range(1000):  # (63/64)^1000: no dashed kid once in ten million runs
+            dashed = signing.rotate()
+            if dashed.startswith("-"):
+                break
+        assert dashed.startswith("-")
+        signing.rotate()  # the dashed key now only verifies, so it may be retired
+    result = run("keys", "retire", dashed)
+    assert result.exit_code == 0, result.output
+    assert listed(run)[dashed] == "retired"
+
+
 def test_rotate_and_retire_are_audited_as_in_the_console(run: Run, app: Flask) -> None:
     from sqlalchemy import select
 
