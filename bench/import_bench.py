@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy.engine import make_url
 
-from identity.synthetic import write_csv
+from identity.demo.synthetic import write_csv
 
 ROWS = 100_000
 SMALL = 20_000

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench import Row
 from bench.import_bench import fresh_postgres, hawiya
-from identity.synthetic import write_csv
+from identity.demo.synthetic import write_csv
 
 IDS = 100_000
 POSTGRES = os.environ.get(
@@ -59,7 +59,9 @@ def run() -> list[Row]:
         folder = Path(tmp)
         register = folder / "register.csv"
         with register.open("w", encoding="utf-8") as out:
-            write_csv(out, IDS, seed=13)  # what `python -m identity.synthetic 100000 13` writes
+            write_csv(
+                out, IDS, seed=13
+            )  # what `python -m identity.demo.synthetic 100000 13` writes
         rows = measure("SQLite", f"sqlite:///{folder / 'issue.sqlite3'}", register, folder / "k1")
         fresh_postgres(POSTGRES)
         rows += measure("PostgreSQL", POSTGRES, register, folder / "k2")

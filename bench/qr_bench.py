@@ -1,7 +1,8 @@
 """QR rendering: segno (fixed mask, as identity.qr does, and with its mask search) beside qrcode.
 
 All on the same phone-ID URL: <PUBLIC_URL>/v/<JWS>, signed by identity.signing with a fresh
-key exactly as a card's QR is (identity.credentials: our typ, issuer, claims and id length).
+key exactly as a card's QR is (identity.digital_id.credentials: our typ, issuer, claims and id
+length).
 """
 
 import base64
@@ -18,7 +19,8 @@ import qrcode.image.svg
 import segno
 
 from bench import Row, interleaved_medians
-from identity import credentials, qr, signing
+from identity import qr, signing
+from identity.digital_id import credentials
 
 LOCAL_URL = "http://127.0.0.1:5000"
 PUBLIC_URL = "https://hawiya.housing.gov.kw"
@@ -35,7 +37,7 @@ def phone_url(base: str) -> str:
         keys = Path(folder) / "keys"
         signing.create_key(keys)
         issued = int(time.time())
-        claims = {"iss": credentials.ISSUER, "sub": credentials.new_id(), "iat": issued,
+        claims = {"iss": signing.ISSUER, "sub": credentials.new_id(), "iat": issued,
                   "exp": issued + 60}  # fmt: skip
         token = signing.load_ring(keys).sign(claims, credentials.PHONE_TYP)
     return f"{base}/v/{token}"

@@ -3,8 +3,8 @@
 The server is Hawiya under gunicorn (2 sync workers, one per core here, HAWIYA_WORKERS=2) on a
 fresh PostgreSQL database and Redis, like the second pair of bench/verify_bench.py, with the
 `http` SMS sender pointed at a small SMS gateway stand-in in this process that records each code
-by number. The register holds PEOPLE invented beneficiaries (identity/synthetic.py), all active,
-each with a mobile number of their own and a digital ID issued in bulk beforehand.
+by number. The register holds PEOPLE invented beneficiaries (identity/demo/synthetic.py), all
+active, each with a mobile number of their own and a digital ID issued in bulk beforehand.
 
 - Sign-in: CONNECTIONS client threads each repeat the mobile app's whole sign-in: `POST
   /api/v1/auth/start`, wait for the SMS at the gateway, `POST /api/v1/auth/verify`. Every sign-in

@@ -20,7 +20,8 @@ import click
 from sqlalchemy import insert, update
 
 from bench import Row
-from identity import db, signing, status_list
+from identity import db, signing
+from identity.digital_id import status_list
 from identity.models import Beneficiary, Credential, utcnow
 from verification.app import create_app
 

@@ -43,7 +43,7 @@ from bench.servers import SECRET, WORKER_CLASS, bench_env, hawiya, served
 from bench.servers import free_port as free_port
 from bench.servers import stop as stop
 from bench.servers import wait_healthy as wait_healthy
-from identity.synthetic import HEADER, rows
+from identity.demo.synthetic import HEADER, rows
 
 DURATION_S = 10
 WARMUP_S = 2

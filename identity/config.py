@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import click
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
@@ -57,10 +55,18 @@ _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 HOST_NAME = re.compile(rf"\.?{_LABEL}(?:\.{_LABEL})*")
 
 
-class ConfigError(click.ClickException):
-    """A setting that makes it unsafe or impossible to start; the message says which and why."""
+class ConfigError(Exception):
+    """A setting that makes it unsafe or impossible to start; the message says which and why.
 
-    exit_code = 2
+    Not a Refused: it is the operator's to fix, not the caller's, so over HTTP it stays the
+    usual 500 with no details. The command line prints its message and exits with status 2
+    (identity.cli.commands.answering_refusals, and the `hawiya` group in verification.app at
+    start-up).
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def resolve_paths(config: dict[str, Any], instance_path: Path) -> None:

@@ -1,21 +1,46 @@
-"""The database: one engine per app, a session per request or command, and the migrations."""
+"""The database: one engine per app, a session per request or command, and the migrations.
 
-from collections.abc import Iterator, Mapping
+Who commits: the request is the unit of work. Service functions write in the caller's session
+and never commit; identity.web.unit_of_work commits once after the view when the answer is
+a success (< 400) and rolls back otherwise, so a view that catches a refusal and answers 4xx
+writes nothing. CLI commands run their writes in `with transaction()`; the CSV import commits
+once at its end (all or nothing). What must follow a commit and cannot be undone (an SMS)
+waits for it with `after_commit`. The exceptions, each for a reason:
+- records of a refusal that must outlive it commit before raising: otp._fail's audit of a
+  wrong code and staff.authenticate's audit of a failed sign-in;
+- background work, which has no request: the SMS worker (otp.SmsQueue) audits in its own
+  transaction;
+- a bulk issue commits in batches, so a large run neither holds one huge transaction nor
+  loses everything to one late error, and resumes where it stopped: credentials.issue_all.
+"""
+
+import logging
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
-import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy import CursorResult, Engine, Table, create_engine, event, inspect, text, update
-from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Session,
+    SessionTransaction,
+    scoped_session,
+    sessionmaker,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
+from identity.errors import Refused
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+AFTER_COMMIT = "hawiya.after_commit"  # session.info key: [(transaction, callback), ...]
+
+log = logging.getLogger(__name__)
 
 
 class Base(DeclarativeBase):
@@ -78,6 +103,57 @@ def transaction() -> Iterator[Session]:
     except BaseException:
         db_session.rollback()
         raise
+
+
+def after_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run callback once the transaction commits; never if it (or its savepoint) rolls back.
+
+    For what must follow a change and cannot be undone (an SMS), whoever commits: a request or a
+    command. Callbacks run in the order they were given, after the commit, so they cannot write.
+    """
+    # Remembered with the innermost transaction, so a savepoint rolled back drops its callbacks.
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    session.info.setdefault(AFTER_COMMIT, []).append((transaction, callback))
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for _transaction, callback in session.info.pop(AFTER_COMMIT, []):
+        try:
+            callback()
+        except Exception:
+            # The change is committed: a failing callback must not make it look undone, nor
+            # keep the callbacks after it from running.
+            log.exception("a callback after commit failed")
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    pending = session.info.get(AFTER_COMMIT)
+    if pending:
+        session.info[AFTER_COMMIT] = [
+            (transaction, callback)
+            for transaction, callback in pending
+            if not _inside(transaction, rolled_back)
+        ]
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_commit(session: Session, transaction: SessionTransaction) -> None:
+    # The outermost transaction has ended: after a commit the callbacks have run already.
+    if transaction.parent is None:
+        session.info.pop(AFTER_COMMIT, None)
+
+
+def _inside(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    """Whether a transaction is `outer` or nested in it (None: the one that had not begun)."""
+    if transaction is None:
+        return outer.parent is None
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def compare_and_set(
@@ -145,7 +221,13 @@ def new_revision(engine: Engine, message: str, autogenerate: bool) -> None:
     command.revision(_alembic_config(engine), message=message, autogenerate=autogenerate)
 
 
+class SchemaOutdated(Refused):
+    """The database is behind the code: `hawiya init` has not been run on it."""
+
+    code, message = "schema-outdated", "The database schema is not up to date: run `hawiya init`."
+
+
 def require_schema() -> None:
     """Stop a command with a clear message when `hawiya init` has not been run on this database."""
     if current_revision(get_db().engine) != head_revision():
-        raise click.ClickException("The database schema is not up to date: run `hawiya init`.")
+        raise SchemaOutdated()

@@ -18,19 +18,15 @@ import time
 from collections import Counter as Tally
 from collections.abc import Mapping
 
-from flask import Blueprint, Flask, Response, current_app, g, has_request_context
+from flask import Flask, Response, current_app, g, has_request_context
 
-from identity import db, holder_api, tokens
-from identity.errors import Unauthorized
 from identity.store import StoreUnavailable, get_store
 
 log = logging.getLogger(__name__)
-bp = Blueprint("metrics", __name__)
 
 EXTENSION_KEY = "hawiya.metrics"
 STORE_KEY = "metrics"  # one hash: field = the series as exposed, value = its count
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-ROLE = "metrics"
 PAUSE_AFTER_FAILURE = 5.0  # seconds
 NAME = re.compile(r"[a-z_][a-z0-9_]*")
 LABEL_VALUE = re.compile(r"[A-Za-z0-9_.-]+")  # nothing to escape in the exposition format
@@ -159,16 +155,7 @@ def render(counts: Mapping[str, int]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@bp.get("/metrics")
-def metrics() -> Response:
-    """Expose the shared counters to a scraper holding a `metrics` token."""
-    if tokens.authenticate(db.session(), holder_api.bearer_token(), ROLE) is None:
-        raise Unauthorized("A valid metrics token is required: Authorization: Bearer <token>.")
-    return Response(render(get_store().counts(STORE_KEY)), content_type=CONTENT_TYPE)
-
-
 def init_app(app: Flask) -> None:
-    """Count every response, and serve /metrics."""
+    """Count every response."""
     app.extensions[EXTENSION_KEY] = Writer()
     app.after_request(count_response)
-    app.register_blueprint(bp)

@@ -1,4 +1,9 @@
-"""The register's tables."""
+"""The register's tables, their status values, and what a credential's status means.
+
+`standing` is the one rule for what a credential's status and its holder's status in the register
+mean together: the live check (`verification.checks`) and the offline status lists
+(`identity.digital_id.status_list`) both ask it.
+"""
 
 from datetime import UTC, datetime
 
@@ -6,7 +11,24 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, LargeBina
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from identity.db import Base
-from identity.fields import STATUSES
+
+BENEFICIARY_STATUSES = ("active", "suspended", "inactive", "deceased")
+CREDENTIAL_STATUSES = ("active", "suspended", "revoked")
+# What a beneficiary's own status in the register does to their ID, whatever the ID's status.
+HOLDER_STANDING = {"deceased": "revoked", "suspended": "suspended", "inactive": "suspended"}
+
+
+def standing(credential_status: str, holder_status: str) -> str:
+    """Return what an ID is worth now: "valid", "suspended" or "revoked".
+
+    A revoked credential stays revoked; then the holder's status decides (deceased revokes,
+    suspended or inactive suspends); then the credential's own suspension.
+    """
+    if credential_status == "revoked":
+        return "revoked"
+    if holder_status in HOLDER_STANDING:
+        return HOLDER_STANDING[holder_status]
+    return "suspended" if credential_status == "suspended" else "valid"
 
 
 def utcnow() -> datetime:
@@ -26,7 +48,7 @@ class Beneficiary(Base):
     __tablename__ = "beneficiaries"
     __table_args__ = (
         CheckConstraint(
-            "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")",
+            "status IN (" + ", ".join(f"'{s}'" for s in BENEFICIARY_STATUSES) + ")",
             name="ck_beneficiaries_status",
         ),
     )
@@ -71,9 +93,6 @@ class AuditEvent(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-CREDENTIAL_STATUSES = ("active", "suspended", "revoked")
 
 
 class Credential(Base):

@@ -34,19 +34,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import click
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 
 from identity.config import ConfigError
+from identity.errors import Refused
 
 log = logging.getLogger(__name__)
 
 KEY_SUFFIX = ".pem"
 RETIRED_SUFFIX = ".retired"
 ALGORITHM = "ES256"
+ISSUER = "hawiya"  # the `iss` of every token we sign; short, since it grows the phone QR
 # Checked before anything is parsed: a phone QR token is about 300 characters.
 MAX_TOKEN_CHARS = 4096
 # Header members that would let a token name its own verification key (RFC 8725 §3.10).
@@ -60,15 +61,15 @@ P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SIGNATURE_BYTES = 64  # r and s, 32 big-endian bytes each (RFC 7518 §3.4)
 
 KeyState = Literal["active", "verify-only", "retired"]
-Verdict = Literal["invalid", "expired"]
+Rejection = Literal["invalid", "expired"]  # what a rejected token means for a check
 
 
 class TokenRejected(Exception):
     """A token that does not read as valid: `verdict` is for the verifier, `reason` for logs."""
 
-    def __init__(self, verdict: Verdict, reason: str) -> None:
+    def __init__(self, verdict: Rejection, reason: str) -> None:
         super().__init__(f"{verdict}: {reason}")
-        self.verdict: Verdict = verdict
+        self.verdict: Rejection = verdict
         self.reason = reason
 
 
@@ -79,8 +80,8 @@ class NoSigningKey(ConfigError):
         super().__init__("no signing key: run `hawiya init`")
 
 
-class KeyRefused(click.ClickException):
-    """A key operation that would be unsafe or names no key; the message says which."""
+class KeyRefused(Refused):
+    """A key operation that would be unsafe ("key-active") or names no key ("key-unknown")."""
 
 
 @dataclass(frozen=True)
@@ -407,11 +408,12 @@ def retire_key(keys_dir: Path, kid: str) -> None:
     if active is not None and kid == active.kid:
         raise KeyRefused(
             f"Key {kid} is the active signing key and cannot be retired: "
-            "run `hawiya keys rotate` first."
+            "run `hawiya keys rotate` first.",
+            code="key-active",
         )
     # Only a kid read back from the folder names a file: the argument never becomes a path.
     if kid not in {key.kid for key in ring.usable}:
-        raise KeyRefused(f"There is no signing key {kid!r} in {keys_dir}.")
+        raise KeyRefused(f"There is no signing key {kid!r} in {keys_dir}.", code="key-unknown")
     marker = keys_dir / (kid + RETIRED_SUFFIX)
     try:
         fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,7 +1,7 @@
 """The short-lived state store: OTP codes, counters, sessions and rate limits.
 
 Redis when HAWIYA_REDIS_URL is set; otherwise an in-process store that is only valid for one
-process. Both implementations pass the same contract tests (tests/test_store.py).
+process. Both implementations pass the same contract tests (tests/identity/test_store.py).
 """
 
 import functools

@@ -87,7 +87,7 @@ def test_a_wheel_built_without_a_compiled_catalogue_serves_arabic(tmp_path: Path
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert f"{CATALOGUE}.mo" in names
-    assert "verification/templates/login.html" in names
+    assert "verification/templates/holder/login.html" in names
 
     # A new environment with the wheel alone; its dependencies are read from ours (offline).
     venv = tmp_path / "venv"

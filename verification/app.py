@@ -1,6 +1,8 @@
-"""The application factory and the `hawiya` command.
+"""The application factory and the `hawiya` command: the composition root.
 
-It lives in `verification`, the outer layer: the only package allowed to import both sides.
+It lives in `verification`, the outer layer: the only package allowed to import both sides. It
+reads the configuration, starts the foundations (database, store, SMS, counters), and hands the
+app to identity.web.blueprints, verification.web.blueprints and identity.cli.commands.
 """
 
 from pathlib import Path
@@ -10,48 +12,22 @@ from flask import Flask
 from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from identity import (
-    audit_cli,
-    audit_head,
-    backoffice_api,
-    card,
-    commands,
-    console,
-    console_admin,
-    csrf,
-    db,
-    document_types,
-    document_types_api,
-    document_types_cli,
-    errors,
-    headers,
-    health,
-    history,
-    holder_api,
-    holder_documents,
-    home,
-    i18n,
-    inputs,
-    jwks,
-    keys_cli,
-    login,
-    metrics,
-    otp,
-    sms,
-    staff,
-    status_list,
-    store,
-)
+from identity import db, metrics, sms, store
+from identity.cli import commands
 from identity.config import (
     DEFAULTS,
     PROJECT_ROOT,
+    ConfigError,
     check,
     load_secret_key,
     resolve_paths,
     resolve_trusted_hosts,
 )
+from identity.signin import otp
 from identity.signing import check_keys_dir
-from verification import api, documents_pages, pages, scan, serve
+from identity.web import blueprints as issuing_blueprints
+from verification import serve
+from verification.web import blueprints as checking_blueprints
 
 
 def templates_folder() -> Path:
@@ -83,32 +59,27 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
-    inputs.init_app(app)  # first: its `<int:…>` converter must precede every route
     db.init_app(app)
     store.init_app(app)
     sms.init_app(app)
     otp.init_app(app)
-    i18n.init_app(app)
-    document_types.init_app(app)
-    csrf.init_app(app)
-    headers.init_app(app)
-    errors.register(app)
     metrics.init_app(app)
-    blueprints = (
-        *(health, home, login, holder_api, card, history, holder_documents, jwks),
-        *(backoffice_api, document_types_api, pages, documents_pages, api, scan, status_list),
-        *(console, console_admin),
-    )
-    for module in blueprints:
-        app.register_blueprint(module.bp)
-    commands.init_app(app)
-    audit_cli.init_app(app)
-    audit_head.init_app(app)
-    keys_cli.init_app(app)
-    document_types_cli.init_app(app)
-    staff.init_app(app)
-    app.cli.add_command(serve.serve_command)
+    issuing_blueprints.install_edges(app)
+    issuing_blueprints.register(app)
+    checking_blueprints.register(app)
+    commands.register(app)
+    app.cli.add_command(commands.answering_refusals(serve.serve_command))
     return app
 
 
-cli = FlaskGroup(create_app=create_app, add_version_option=False, load_dotenv=False)
+def create_app_for_command_line() -> Flask:
+    """Build the app for `hawiya`: a setting that stops the start is the command's error."""
+    try:
+        return create_app()
+    except ConfigError as refused:
+        raise commands.as_click_error(refused) from None
+
+
+cli = FlaskGroup(
+    create_app=create_app_for_command_line, add_version_option=False, load_dotenv=False
+)

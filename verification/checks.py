@@ -15,20 +15,30 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from identity import credentials, db, documents, metrics, signing
-from identity.models import Agency, Beneficiary, Credential, Document, VerificationEvent
+from identity import db, metrics, signing
+from identity.digital_id import credentials
+from identity.documents import documents
+from identity.models import (
+    Agency,
+    Beneficiary,
+    Credential,
+    Document,
+    VerificationEvent,
+    standing,
+)
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
 KINDS = ("id_card", "document")
 CHANNELS = ("page", "scan", "api")
 MAX_QR_TEXT = 4096
 PUBLIC_PURPOSE = "public"
-# What a beneficiary's own status in the register means for their ID.
-BENEFICIARY_VERDICT = {"suspended": "suspended", "inactive": "suspended", "deceased": "revoked"}
-REFERENCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
-# The path of one of our URLs under its base: one segment of our own alphabet, nothing that
-# can leave the /v/ or /d/ path.
-OUR_PATH = re.compile(r"/v/([A-Za-z0-9_-][A-Za-z0-9._-]{0,4095})|/d/([A-Za-z0-9_-]{1,64})")
+# The two things a code of ours holds, in a URL or bare: a phone ID token (a compact JWS: three
+# base64url segments) or a document's reference. Nothing else is ours.
+COMPACT_JWS = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+REFERENCE = r"[A-Za-z0-9_-]{16,64}"
+BARE_TOKEN, BARE_REFERENCE = re.compile(COMPACT_JWS), re.compile(REFERENCE)
+# The path of one of our URLs under its base: nothing that can leave the /v/ or /d/ path.
+OUR_PATH = re.compile(f"/v/({COMPACT_JWS})|/d/({REFERENCE})")
 FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
 ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
 # The statements of every scan, built once with bind parameters: building a statement costs
@@ -118,18 +128,8 @@ def _base(url: str) -> tuple[str, str] | None:
     return _origin_and_prefix(url.strip())
 
 
-def our_url(text: object, bases: Sequence[str]) -> tuple[str, str] | None:
-    """Return (kind, token or reference) of a scanned URL `<base>/v/<token>` or `<base>/d/<ref>`.
-
-    Only URLs under one of `bases` (scheme, host, port and path; PUBLIC_URL first) are ours:
-    a QR pointing anywhere else is not a Hawiya code, whatever its path says.
-    """
-    cleaned = scanned_text(text)
-    return _under(cleaned, bases) if cleaned is not None else None
-
-
 def _under(cleaned: str, bases: Sequence[str]) -> tuple[str, str] | None:
-    """Return what our_url returns, for a text scanned_text has passed."""
+    """Return (kind, value) of a cleaned URL with one of our paths under one of `bases`."""
     scanned = _origin_and_prefix(cleaned)
     if scanned is None:
         return None
@@ -144,16 +144,26 @@ def _under(cleaned: str, bases: Sequence[str]) -> tuple[str, str] | None:
     return None
 
 
-def parse_qr(text: object, public_url: str) -> tuple[str, str] | None:
-    """Return (kind, token or reference) from a scanned text: one of our URLs or a bare value."""
+def parse_qr(
+    text: object, bases: Sequence[str], *, urls_only: bool = False
+) -> tuple[str, str] | None:
+    """Return (kind, token or reference) of scanned text, or None when it is not ours.
+
+    The only parser of scanned text. A URL is ours only under one of `bases` (scheme, host, port
+    and path; PUBLIC_URL first) with the path `/v/<token>` or `/d/<reference>`: a QR pointing
+    anywhere else is not a Hawiya code, whatever its path says. Unless `urls_only`, a bare token
+    or reference is ours too (typed, or pasted from an app).
+    """
     cleaned = scanned_text(text)
     if cleaned is None:
         return None
     if cleaned[:8].lower().startswith(("http://", "https://")):
-        return _under(cleaned, (public_url,))
-    if cleaned.count(".") == 2:
+        return _under(cleaned, bases)
+    if urls_only:
+        return None
+    if BARE_TOKEN.fullmatch(cleaned):
         return "id_card", cleaned
-    if REFERENCE.fullmatch(cleaned):
+    if BARE_REFERENCE.fullmatch(cleaned):
         return "document", cleaned
     return None
 
@@ -172,14 +182,7 @@ def check_phone_token(token: str) -> Verdict:
     if found is None:
         return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
     credential, person = found
-    if credential.status == "revoked":
-        result = "revoked"
-    elif person.status in BENEFICIARY_VERDICT:
-        result = BENEFICIARY_VERDICT[person.status]
-    elif credential.status == "suspended":
-        result = "suspended"
-    else:
-        result = "valid"
+    result = standing(credential.status, person.status)
     return Verdict(
         result, subject_ref=credential.id, credential=credential, beneficiary=person, genuine=True
     )
@@ -208,7 +211,7 @@ def document_verdict(document: Document) -> Verdict:
 
 def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
     """Check what a verifier scanned or typed, and record that they did."""
-    parsed = parse_qr(qr_text, current_app.config["PUBLIC_URL"])
+    parsed = parse_qr(qr_text, (current_app.config["PUBLIC_URL"],))
     if parsed is None:
         verdict = Verdict("invalid")
     elif parsed[0] == "id_card":
@@ -240,7 +243,6 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
         "purpose": purpose,
         "result": verdict.result,
     }
-    event_id = session.execute(INSERT_EVENT, event).scalar_one()
-    session.commit()
+    event_id = session.execute(INSERT_EVENT, event).scalar_one()  # committed with the request
     VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
     return Verdict(**{**verdict.__dict__, "event_id": event_id})

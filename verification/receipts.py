@@ -2,7 +2,7 @@
 
 import secrets
 
-from identity import credentials, signing
+from identity import signing
 from identity.models import Agency, api_time
 from verification.checks import Verdict
 
@@ -13,7 +13,7 @@ RECEIPT_CLAIMS = ("iss", "iat", "jti", "kind", "result", "agency", "purpose", "c
 def issue(verdict: Verdict, agency: Agency, purpose: str) -> str:
     """Sign what was checked, the verdict, for whom, why and when."""
     claims = {
-        "iss": credentials.ISSUER,
+        "iss": signing.ISSUER,
         "iat": int(verdict.checked_at.timestamp()),
         "jti": secrets.token_urlsafe(12),
         "sub": verdict.subject_ref,
@@ -29,4 +29,4 @@ def issue(verdict: Verdict, agency: Agency, purpose: str) -> str:
 
 def read(receipt: str) -> dict[str, object]:
     """Return the claims of one of our receipts; raise signing.TokenRejected otherwise."""
-    return signing.read(receipt, RECEIPT_TYP, credentials.ISSUER, RECEIPT_CLAIMS, leeway=5)
+    return signing.read(receipt, RECEIPT_TYP, signing.ISSUER, RECEIPT_CLAIMS, leeway=5)

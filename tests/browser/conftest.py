@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import make_server
 
 from identity import db
-from tests.conftest import make_app
-from tests.helpers import FATIMA, add_people
+from tests.apps import make_app
+from tests.factories import FATIMA, add_people
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

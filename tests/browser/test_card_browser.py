@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, Phones
 from tests.browser.test_login_browser import check_only_local_requests, keep, screenshot
-from tests.helpers import FATIMA, sent_codes
+from tests.factories import FATIMA, sent_codes
 
 
 def sign_in(page: Page, server: LiveServer, query: str = "") -> None:

@@ -9,11 +9,12 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect
 
-from identity import credentials, db
-from identity.beneficiaries import find
+from identity import db
+from identity.digital_id import credentials
+from identity.register.beneficiaries import find
 from tests.browser.conftest import LiveServer
 from tests.browser.test_login_browser import keep
-from tests.helpers import FATIMA, make_staff
+from tests.factories import FATIMA, make_staff
 
 DESK_WIDTH, DESK_HEIGHT = 1280, 800
 

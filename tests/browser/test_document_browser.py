@@ -8,7 +8,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, Phones
 from tests.browser.test_login_browser import check_only_local_requests, keep, screenshot
-from tests.helpers import FATIMA, backoffice_token, make_pdf
+from tests.factories import FATIMA, backoffice_token, make_pdf
 
 
 def issue(server: LiveServer) -> tuple[dict, bytes]:

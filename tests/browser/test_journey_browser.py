@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, FilePayload, Page, expect
 from tests.browser.conftest import LiveServer, Phones
 from tests.browser.test_card_browser import sign_in
 from tests.browser.test_login_browser import keep
-from tests.helpers import FATIMA, make_pdf, make_staff
+from tests.factories import FATIMA, make_pdf, make_staff
 
 NEW_PASSWORD = "a sentence only the clerk knows"
 

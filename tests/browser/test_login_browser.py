@@ -9,7 +9,7 @@ from PIL import Image
 from playwright.sync_api import Locator, Page, expect
 
 from tests.browser.conftest import PHONE_HEIGHT, PHONE_SCALE, PHONE_WIDTH, LiveServer, Phones
-from tests.helpers import FATIMA, sent_codes
+from tests.factories import FATIMA, sent_codes
 
 SCREENS = Path("/tmp/hawiya-screens")  # for people to look at; outside the repository
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}

@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, BrowserContext, FilePayload, Page, expe
 
 from identity import qr
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, PHONE_HEIGHT, PHONE_WIDTH, LiveServer
-from tests.helpers import FATIMA, issue_ids, phone_url
+from tests.factories import FATIMA, issue_ids, phone_url
 
 FRAME = (640, 480)  # the fake camera's picture, in pixels (even sides, for 4:2:0)
 FOREIGN = "This QR code is not a Hawiya verification code."

@@ -19,14 +19,16 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from identity import credentials, db, documents
-from identity.beneficiaries import Record, find
+from identity import db
+from identity.demo.synthetic import rows
+from identity.digital_id import credentials
+from identity.documents import documents
 from identity.models import Account, AuditEvent, Credential
-from identity.synthetic import rows
+from identity.register.beneficiaries import Record, find
+from tests.apps import POSTGRES_URL, empty_postgres_database
 from tests.cluster.instances import hawiya, settings_env
 from tests.cluster.services import SINK_TOKEN, SmsSink
-from tests.conftest import POSTGRES_URL, empty_postgres_database
-from tests.helpers import add_people, make_pdf
+from tests.factories import add_people, make_pdf
 from verification.app import create_app
 
 CLUSTER_DATABASE_URL = make_url(POSTGRES_URL).set(

@@ -16,14 +16,14 @@ import pytest
 from sqlalchemy import select
 
 from bench.servers import free_port
-from identity.audit import subject_for_civil_id
-from identity.beneficiaries import Record
+from identity.audit.chain import subject_for_civil_id
 from identity.models import Beneficiary, VerificationEvent
+from identity.register.beneficiaries import Record
+from tests.apps import unavailable
 from tests.cluster.conftest import CLUSTER_DATABASE_URL, PURPOSE, Cluster, PrefixedRedis
 from tests.cluster.instances import Answer, Browser, Instance, hawiya, running
 from tests.cluster.services import REDIS_SERVER, RedisServer, TcpProxy, wait_until
-from tests.conftest import unavailable
-from tests.helpers import csrf_from
+from tests.factories import csrf_from
 
 
 @dataclass

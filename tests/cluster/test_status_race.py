@@ -9,9 +9,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select
 
-from identity import credentials, db
-from identity.beneficiaries import find
+from identity import db
+from identity.digital_id import credentials
 from identity.models import AuditEvent, Credential
+from identity.register.beneficiaries import find
 from tests.cluster.conftest import Cluster
 from tests.cluster.instances import Answer, Instance, running
 

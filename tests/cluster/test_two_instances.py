@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from identity.audit import subject_for_civil_id
-from identity.beneficiaries import Record
+from identity.audit.chain import subject_for_civil_id
+from identity.register.beneficiaries import Record
 from tests.cluster.conftest import PURPOSE, Cluster
 from tests.cluster.instances import Answer, Instance, running
 from tests.cluster.services import wait_until

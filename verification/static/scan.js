@@ -1,7 +1,7 @@
 // The scanner: reads QR codes from the camera, in the browser, and opens only our own checks.
 // A QR code on our public URL or on this page's origin, with the path /v/<token> or
 // /d/<reference>, opens that path on this site; anything else is shown as "not ours" and is
-// never followed. verification/scan.py applies the same rule to uploaded photos.
+// never followed. verification/web/scanner.py applies the same rule to uploaded photos.
 (function () {
   "use strict";
   var SCAN_EVERY = 150; // milliseconds between two decoded frames

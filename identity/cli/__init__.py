@@ -1,0 +1,1 @@
+"""The `hawiya` commands, one module per command group; commands.py adds them to the app."""

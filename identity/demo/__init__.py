@@ -1,0 +1,1 @@
+"""The demo: a synthetic register and what `hawiya demo` loads."""

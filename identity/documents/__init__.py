@@ -1,0 +1,1 @@
+"""Documents: issuing stamped PDFs, checking uploads, document types."""

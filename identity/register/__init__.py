@@ -1,0 +1,1 @@
+"""The register: beneficiaries, their fields and civil IDs, and the CSV import."""

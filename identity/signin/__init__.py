@@ -1,0 +1,1 @@
+"""Sign-in by SMS code: the codes, the sessions and the accounts."""

@@ -1,0 +1,421 @@
+"""The staff console: sign-in, dashboard, beneficiaries, their digital IDs and documents.
+
+Every view is guarded by `require_staff(permission)` and calls the same service functions as
+the back-office API and the CLI. The staff user is read from the database on every request,
+so disabling someone takes effect at their next request on every instance.
+"""
+
+import hmac
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, or_, select
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity import civil_id, db
+from identity.access import staff
+from identity.audit import verifications
+from identity.digital_id import credentials
+from identity.documents import document_types, documents, stamp
+from identity.errors import Forbidden, NotFound, Unauthorized
+from identity.models import (
+    AuditEvent,
+    Beneficiary,
+    Credential,
+    Document,
+    StaffUser,
+    VerificationEvent,
+)
+from identity.signin import sessions
+from identity.web.http import pdf_response
+from identity.web.refusals import message_of, status_of
+
+bp = Blueprint("console", __name__, url_prefix="/staff")
+SEARCH_LIMIT = 50
+DASHBOARD_DAYS = 14
+FAILED_SIGN_INS = ("login.failure", "staff.login_failure")
+
+# Hints about this page's forms, in the staff user's language: what to fill in, shown for bad
+# input ("invalid-input" and the like). What a refusal code itself says is in
+# identity.web.refusals.MESSAGES, with its status.
+MESSAGES = {
+    "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
+    "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
+    "no-file": _l("Choose the PDF to upload."),
+}
+DONE = {
+    "revoke": _l("The digital ID was revoked."),
+    "suspend": _l("The digital ID was suspended."),
+    "reinstate": _l("The digital ID was reinstated."),
+    "document-revoke": _l("The document was revoked."),
+}
+PASSWORD_PAGES = ("console.password", "console.change_password")
+
+# Names of the values the console shows, in the page's language.
+LABELS: dict[str, dict[str, Any]] = {
+    "role_names": {"admin": _l("Administrator"), "issuer": _l("Issuer"), "auditor": _l("Auditor")},
+    "status_names": {
+        "active": _l("Active"), "suspended": _l("Suspended"), "inactive": _l("Inactive"),
+        "deceased": _l("Deceased"), "revoked": _l("Revoked"), "valid": _l("Valid"),
+        "superseded": _l("Superseded"),
+    },
+    "result_names": {
+        "valid": _l("Valid"), "revoked": _l("Revoked"), "suspended": _l("Suspended"),
+        "expired": _l("Expired"), "invalid": _l("Not genuine"), "not_found": _l("Not found"),
+    },
+    "scope_names": {
+        "name": _l("Name"), "civil_id": _l("Civil ID"), "file_number": _l("File number"),
+        "phone": _l("Mobile number"), "status": _l("Status"), "category": _l("Category"),
+    },
+    "key_states": {"active": _l("Signs now"), "verify-only": _l("Verifies only"),
+                   "retired": _l("Retired")},
+}  # fmt: skip
+
+
+def current_staff() -> StaffUser | None:
+    """Return the signed-in, still active staff user of this request, if any."""
+    if "staff_user" not in g:
+        g.staff_user = None
+        token = request.cookies.get(sessions.STAFF_COOKIE)
+        found = sessions.load_staff(token)
+        if found is not None:
+            user = db.session().get(StaffUser, found.staff_id)
+            if (
+                user is not None
+                and user.active
+                and hmac.compare_digest(found.credentials, staff.credentials_stamp(user))
+            ):
+                g.staff_user = user
+            else:
+                # Disabled, deleted, or signed in with a password or TOTP secret since replaced:
+                # the session ends here.
+                sessions.destroy_staff(token)
+    user_or_none: StaffUser | None = g.staff_user
+    return user_or_none
+
+
+def actor() -> str:
+    """Return the audit actor of the signed-in staff user."""
+    user = current_staff()
+    assert user is not None
+    return staff.subject(user.username)
+
+
+def require_staff(permission: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Let only signed-in staff whose role holds `permission` through."""
+    if not any(permission in granted for granted in staff.PERMISSIONS.values()):
+        raise ValueError(f"unknown permission {permission!r}")
+
+    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = current_staff()
+            if user is None:
+                if request.method == "GET":
+                    return redirect(url_for("console.login", next=request.full_path.rstrip("?")))
+                raise Unauthorized()
+            if user.must_change_password and request.endpoint not in PASSWORD_PAGES:
+                # The printed password works once: nothing else until its owner chose their own.
+                return redirect(url_for("console.password"))
+            if not staff.can(user.role, permission):
+                raise Forbidden()
+            return view(*args, **kwargs)
+
+        return wrapper
+
+    return decorator
+
+
+# A local path inside the console, in printable ASCII without space or backslash: never another
+# site ("//evil", a backslash, "https://…"), nothing that would split the Location header (CR, LF).
+LOCAL_NEXT = re.compile(r"/staff/[!-\[\]-~]*")
+
+
+def _safe_next(target: str | None) -> str:
+    """Return target if it is a local console path to go back to, else the dashboard."""
+    if isinstance(target, str) and LOCAL_NEXT.fullmatch(target) and "//" not in target:
+        return target
+    return url_for("console.dashboard")
+
+
+@bp.app_template_filter("utc")
+def utc(at: datetime) -> str:
+    """Show a stored time in UTC (SQLite hands back naive UTC, PostgreSQL its own zone)."""
+    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return aware.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@bp.app_context_processor
+def staff_globals() -> dict[str, Any]:
+    return {"staff_user": current_staff, "staff_can": staff.can, **LABELS}
+
+
+@bp.get("/login")
+def login() -> str | BaseResponse:
+    """Ask for username, password and the authenticator code."""
+    if current_staff() is not None:
+        return redirect(url_for("console.dashboard"))
+    return render_template("staff/login.html", next=request.args.get("next", "")[:200])
+
+
+@bp.post("/login")
+def sign_in() -> tuple[str, int] | BaseResponse:
+    """Check the three factors; on success start a new staff session."""
+    form = request.form
+    try:
+        user = staff.authenticate(
+            form.get("username"), form.get("password"), form.get("code"), request.remote_addr or ""
+        )
+    except staff.SignInRefused as refused:
+        page = render_template(
+            "staff/login.html",
+            error=message_of(refused),
+            username=form.get("username", "")[:64],
+            next=form.get("next", "")[:200],
+        )
+        return page, status_of(refused)
+    return _new_session(user, redirect(_safe_next(form.get("next"))))
+
+
+def _new_session(user: StaffUser, response: BaseResponse) -> BaseResponse:
+    """End this browser's staff session, start a new one for user and set it on response."""
+    # A new token at every sign-in and password change: a planted session id is worth nothing.
+    sessions.destroy_staff(request.cookies.get(sessions.STAFF_COOKIE))
+    token = sessions.create_staff(user.id, staff.credentials_stamp(user))
+    response.set_cookie(sessions.STAFF_COOKIE, token, **sessions.staff_cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    """End the staff session here and in the store."""
+    sessions.destroy_staff(request.cookies.get(sessions.STAFF_COOKIE))
+    response: Response = redirect(url_for("console.login"))  # type: ignore[assignment]
+    response.delete_cookie(sessions.STAFF_COOKIE, **sessions.staff_cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.get("/password")
+@require_staff("read")
+def password() -> str:
+    """Ask for a new password (at first sign-in, in place of the printed one)."""
+    return render_template("staff/password.html")
+
+
+@bp.post("/password")
+@require_staff("read")
+def change_password() -> tuple[str, int] | BaseResponse:
+    """Replace the password; every other session of the user ends, this one is renewed."""
+    user = current_staff()
+    assert user is not None
+    session = db.session()
+    form = request.form
+    try:
+        staff.change_password(
+            session, user, form.get("current"), form.get("new"), form.get("repeat")
+        )
+    except staff.StaffRefused as refused:
+        return render_template("staff/password.html", error=message_of(refused)), 400
+    return _new_session(user, redirect(url_for("console.dashboard")))
+
+
+@dataclass(frozen=True)
+class Figures:
+    """What the dashboard shows."""
+
+    beneficiaries: int
+    active_ids: int
+    failed_sign_ins_today: int
+    per_day: list[tuple[date, int]]
+
+
+def figures(today: date) -> Figures:
+    """Count the register, the active IDs, today's failed sign-ins and recent verifications."""
+    session = db.session()
+    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
+    first = midnight - timedelta(days=DASHBOARD_DAYS - 1)
+    at: Any = VerificationEvent.at
+    if session.get_bind().dialect.name == "postgresql":
+        at = func.timezone("UTC", at)  # days in UTC, whatever the server's time zone
+    day = func.date(at)
+    rows = session.execute(
+        select(day, func.count()).where(VerificationEvent.at >= first).group_by(day)
+    ).all()
+    counts = {str(when): number for when, number in rows}
+    days = [(first + timedelta(days=i)).date() for i in range(DASHBOARD_DAYS)]
+    return Figures(
+        beneficiaries=session.scalar(select(func.count(Beneficiary.id))) or 0,
+        active_ids=session.scalar(
+            select(func.count(Credential.status_index)).where(Credential.status == "active")
+        )
+        or 0,
+        failed_sign_ins_today=session.scalar(
+            select(func.count(AuditEvent.id)).where(
+                AuditEvent.action.in_(FAILED_SIGN_INS), AuditEvent.at >= midnight
+            )
+        )
+        or 0,
+        per_day=[(d, counts.get(d.isoformat(), 0)) for d in days],
+    )
+
+
+@bp.get("/")
+@require_staff("read")
+def dashboard() -> str:
+    """Show the figures of the day."""
+    shown = figures(datetime.now(UTC).date())
+    peak = max((n for _d, n in shown.per_day), default=0)
+    return render_template("staff/dashboard.html", figures=shown, peak=peak)
+
+
+def search(query: str) -> list[Beneficiary]:
+    """Find beneficiaries by civil ID (any spelling), file number or part of a name."""
+    query = query.strip()[:120]
+    if not query:
+        return []
+    statement = select(Beneficiary).order_by(Beneficiary.full_name_en).limit(SEARCH_LIMIT)
+    try:
+        canonical = civil_id.parse(query)
+    except civil_id.InvalidCivilId:
+        digits = civil_id.normalize_digits(query)
+        conditions = [Beneficiary.file_number == digits]
+        if len(query) >= 2:
+            for column in (Beneficiary.full_name_ar, Beneficiary.full_name_en):
+                conditions.append(func.lower(column).contains(query.lower(), autoescape=True))
+        statement = statement.where(or_(*conditions))
+    else:
+        statement = statement.where(Beneficiary.civil_id == canonical)
+    return list(db.session().scalars(statement))
+
+
+@bp.get("/search")
+@require_staff("read")
+def search_page() -> str:
+    """Search the register."""
+    query = request.args.get("q", "")
+    found = search(query) if query.strip() else None
+    return render_template("staff/search.html", q=query[:120], found=found, limit=SEARCH_LIMIT)
+
+
+def beneficiary_or_404(beneficiary_id: int) -> Beneficiary:
+    person = db.session().get(Beneficiary, beneficiary_id)
+    if person is None:
+        raise NotFound()
+    return person
+
+
+def beneficiary_page(
+    person: Beneficiary, status: int = 200, error: str | None = None, **extra: Any
+) -> tuple[str, int]:
+    """Render a beneficiary's page: record, digital ID, documents, recent checks."""
+    session = db.session()
+    page = render_template(
+        "staff/beneficiary.html",
+        person=person,
+        masked=civil_id.mask(person.civil_id),
+        credential=credentials.current(session, person.id),
+        documents=documents.for_beneficiary(session, person.id),
+        events=verifications.events(person.id),
+        document_types=document_types.list_types(session),
+        error=error,
+        done=DONE.get(request.args.get("done", "")),
+        **extra,
+    )
+    return page, status
+
+
+@bp.get("/beneficiaries/<int:beneficiary_id>")
+@require_staff("read")
+def beneficiary(beneficiary_id: int) -> tuple[str, int]:
+    """Show one beneficiary."""
+    return beneficiary_page(beneficiary_or_404(beneficiary_id))
+
+
+@bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")
+@require_staff("revoke")
+def change_credential(credential_id: str, action: str) -> tuple[str, int] | BaseResponse:
+    """Revoke, suspend or reinstate a digital ID with a mandatory reason."""
+    session = db.session()
+    credential = credentials.by_id(session, credential_id)
+    if credential is None:
+        raise NotFound()
+    reason = request.form.get("reason", "")
+    try:
+        credentials.change_status(session, credential, action, reason, actor())
+    except credentials.StatusRefused as refused:
+        message = message_of(refused, str(MESSAGES["reason"]))
+        person = beneficiary_or_404(credential.beneficiary_id)
+        return beneficiary_page(person, status_of(refused), message, reason=reason)
+    return redirect(
+        url_for("console.beneficiary", beneficiary_id=credential.beneficiary_id, done=action)
+    )
+
+
+@bp.post("/beneficiaries/<int:beneficiary_id>/documents")
+@require_staff("issue")
+def issue_document(beneficiary_id: int) -> tuple[str, int] | str:
+    """Stamp and register an uploaded PDF; show its number and code once."""
+    person = beneficiary_or_404(beneficiary_id)
+    form = request.form
+    upload = request.files.get("file")
+    kept = {"doc_type": form.get("type", ""), "title": form.get("title", "")[:200],
+            "office": form.get("office", "")[:120]}  # fmt: skip
+    if upload is None or not upload.filename:
+        return beneficiary_page(person, 400, str(MESSAGES["no-file"]), **kept)
+    session = db.session()
+    data = upload.read(stamp.MAX_BYTES + 1)
+    try:
+        issued = documents.issue(
+            session, data, person, form.get("type", ""), form.get("title", ""),
+            form.get("office", ""), actor(),
+        )  # fmt: skip
+    except stamp.PdfRefused as refused:
+        return beneficiary_page(person, status_of(refused), message_of(refused), **kept)
+    except documents.InvalidDocument:
+        return beneficiary_page(person, 400, str(MESSAGES["document-fields"]), **kept)
+    return render_template(
+        "staff/document_issued.html",
+        person=person,
+        document=issued.document,
+        code=issued.code,
+        url=documents.url(issued.document),
+    )
+
+
+def document_or_404(document_id: int) -> Document:
+    document = db.session().get(Document, document_id)
+    if document is None:
+        raise NotFound()
+    return document
+
+
+@bp.get("/documents/<int:document_id>/pdf")
+@require_staff("read")
+def document_pdf(document_id: int) -> Response:
+    """Download a document's stamped PDF."""
+    return pdf_response(document_or_404(document_id))
+
+
+@bp.post("/documents/<int:document_id>/revoke")
+@require_staff("revoke")
+def revoke_document(document_id: int) -> tuple[str, int] | BaseResponse:
+    """Revoke a document with a mandatory reason."""
+    session = db.session()
+    document = document_or_404(document_id)
+    try:
+        documents.revoke(session, document, request.form.get("reason", ""), actor())
+    except documents.InvalidDocument as invalid:
+        person = beneficiary_or_404(document.beneficiary_id)
+        message = message_of(invalid, str(MESSAGES["reason"]))
+        return beneficiary_page(person, status_of(invalid), message)
+    return redirect(
+        url_for(
+            "console.beneficiary", beneficiary_id=document.beneficiary_id, done="document-revoke"
+        )
+    )

@@ -1,0 +1,1 @@
+"""The beneficiary's pages and the mobile app's API."""

@@ -1,0 +1,95 @@
+"""The beneficiary's pages: sign in with civil ID, file number and SMS code; sign out."""
+
+import logging
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
+
+from identity.errors import Refused, ServiceUnavailable
+from identity.signin import accounts, otp, sessions
+from identity.store import StoreUnavailable
+from identity.web.holder.guards import current_holder, signed_in
+from identity.web.refusals import message_of, status_of
+
+bp = Blueprint("login", __name__)
+log = logging.getLogger(__name__)
+
+# The form's hint, shown for bad input and any refusal the table has no sentence for; the
+# sentences of the sign-in refusals themselves are in identity.web.refusals.MESSAGES.
+HINT = _l("Check your civil ID (12 digits) and your file number.")
+
+
+def refusal(caught: Refused | StoreUnavailable) -> Refused:
+    """Return the refusal to show; Redis out of reach is "busy, try again in a minute"."""
+    if isinstance(caught, Refused):
+        return caught
+    log.error("sign-in refused: the store (Redis) is unreachable")
+    return ServiceUnavailable(retry_after=30)
+
+
+def explain(error: Refused) -> str:
+    """Return the message for a refusal in the page's language."""
+    return message_of(error, str(HINT))
+
+
+@bp.get("/login")
+def start() -> str | BaseResponse:
+    """Ask for civil ID and file number."""
+    if current_holder() is not None:
+        return redirect(url_for("login.me"))
+    return render_template("holder/login.html")
+
+
+@bp.post("/login")
+def send_code() -> tuple[str, int] | str:
+    """Start the sign-in; the page is the same whether or not the register matched."""
+    form = request.form
+    try:
+        txn = otp.start(form.get("civil_id"), form.get("file_number"), request.remote_addr or "")
+    except (Refused, StoreUnavailable) as caught:
+        error = refusal(caught)
+        page = render_template(
+            "holder/login.html",
+            error=explain(error),
+            civil_id=form.get("civil_id", "")[:32],
+            file_number=form.get("file_number", "")[:32],
+        )
+        return page, status_of(error)
+    return render_template("holder/login_code.html", txn=txn)
+
+
+@bp.post("/login/code")
+def check_code() -> tuple[str, int] | BaseResponse:
+    """Check the code; on success start a new session and go to the beneficiary's page."""
+    txn = request.form.get("txn", "")
+    try:
+        who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
+    except (Refused, StoreUnavailable) as caught:
+        error = refusal(caught)
+        page = render_template("holder/login_code.html", txn=txn[:64], error=explain(error))
+        return page, status_of(error)
+    # A new token at every sign-in: a session id planted before sign-in is worth nothing.
+    sessions.destroy(request.cookies.get(sessions.COOKIE))
+    token = accounts.sign_in(who, sessions.WEB)
+    response = redirect(url_for("login.me"))
+    response.set_cookie(sessions.COOKIE, token, **sessions.cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.post("/logout")
+def logout() -> BaseResponse:
+    """End the session here and in the store."""
+    sessions.destroy(request.cookies.get(sessions.COOKIE))
+    response: Response = redirect(url_for("home.index"))  # type: ignore[assignment]
+    response.delete_cookie(sessions.COOKIE, **sessions.cookie_options())  # type: ignore[arg-type]
+    return response
+
+
+@bp.get("/me")
+@signed_in
+def me() -> str:
+    """Show who is signed in."""
+    holder = current_holder()
+    assert holder is not None
+    return render_template("holder/me.html", person=accounts.holder(holder.beneficiary_id))

@@ -1,0 +1,1 @@
+"""The checking side's HTTP face; blueprints.py registers its blueprints."""
