@@ -44,10 +44,6 @@ class NotFound(Refused):
     code, message = "not-found", "Nothing was found at this address."
 
 
-class Conflict(Refused):
-    code, message = "conflict", "This change is not possible in the current state."
-
-
 class TooManyRequests(Refused):
     code, message = "too-many-requests", "Too many requests; try again later."
 

@@ -130,20 +130,17 @@ def save(
 ) -> Saved:
     """Write records to the register, audit each one created or changed, and tell replaced phones.
 
-    The one write path of the register (the import, the back-office API and the console). One
-    record takes the single-row path, a batch the bulk one; both are safe against a concurrent
-    writer of the same civil ID. Each number a record replaced is sent PHONE_CHANGED only after
-    the caller's transaction commits, whoever commits it, and never if it rolls back; `told`
-    (shared by the batches of one import) counts the outcome.
+    The one write path of the register (the import, the back-office API and the console), safe
+    against a concurrent writer of the same civil ID (see _write_batch). Each number a record
+    replaced is sent PHONE_CHANGED only after the caller's transaction commits, whoever commits
+    it, and never if it rolls back; `told` (shared by the batches of one import) counts the
+    outcome.
     """
     now = now or utcnow()
     told = Told() if told is None else told
     if not records:
         return Saved(told=told)
-    if len(records) == 1:
-        changes, unchanged = _write_one(session, records[0], with_category, now)
-    else:
-        changes, unchanged = _write_batch(session, records, with_category, now)
+    changes, unchanged = _write_batch(session, records, with_category, now)
     chain.record_many(session, [_audit_entry(actor, change) for change in changes])
     replaced = [change.old_phone for change in changes if change.old_phone is not None]
     if replaced:
@@ -262,36 +259,6 @@ def _update_locked(
         )
         session.execute(statement, rows, execution_options={"synchronize_session": False})
     return changes, same
-
-
-def _write_one(
-    session: Session, record: Record, with_category: bool, now: datetime
-) -> tuple[list[_Change], int]:
-    """Insert or update one record; concurrent writers of one civil ID each get a clear outcome.
-
-    `INSERT … ON CONFLICT DO NOTHING` decides which writer creates the row, so a second writer
-    never meets a unique violation; the others then update the row under a lock (PostgreSQL's
-    row lock, or SQLite's write lock taken by the insert), so the number each one replaced is
-    the number that was really on record.
-    """
-    names = compared_fields(with_category)
-    table = Beneficiary.__table__
-    wanted = {name: getattr(record, name) for name in names}
-    statement = _insert(session).values(
-        civil_id=record.civil_id, **wanted, created_at=now, updated_at=now
-    )
-    statement = statement.on_conflict_do_nothing(index_elements=["civil_id"])
-    if session.scalar(statement.returning(table.c.id)) is not None:  # no row: it existed
-        return [_Change(record.civil_id, True, record.status)], 0
-    this_row = table.c.civil_id == record.civil_id
-    columns = [table.c[name] for name in names]
-    locked = session.execute(select(*columns).where(this_row).with_for_update()).one()
-    current = dict(zip(names, locked, strict=True))
-    if current == wanted:
-        return [], 1
-    session.execute(update(table).where(this_row).values(**wanted, updated_at=now))  # type: ignore[arg-type]
-    replaced = current["phone"] if current["phone"] != wanted["phone"] else None
-    return [_Change(record.civil_id, False, record.status, replaced)], 0
 
 
 def _insert(session: Session) -> postgresql.Insert | sqlite.Insert:

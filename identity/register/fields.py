@@ -51,11 +51,6 @@ class InvalidField(ValueError):
         self.reason = reason
 
 
-# Characters rejected everywhere: C0/C1 controls and DEL (category Cc), lone surrogates (Cs, they
-# cannot be stored as UTF-8), and the bidirectional embeddings, overrides and isolates that can
-# make a value display differently from what it contains.
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
 _WHITESPACE_RUN = re.compile(r"\s+")
 _FILE_NUMBER = re.compile(r"[A-Za-z0-9/-]+")
 _PHONE_CHARS = re.compile(r"\+?[0-9 ()-]+")
@@ -87,6 +82,9 @@ _NAME_AR = re.compile(
 )
 
 # Fast paths for the common case (the import validates 100,000s of rows): one regex pass each.
+# _CONTROL: the characters refused everywhere: C0/C1 controls and DEL, the bidirectional
+# embeddings, overrides and isolates that can make a value display differently from what it
+# contains, and lone surrogates (they cannot be stored as UTF-8).
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 _ARABIC_CHAR = re.compile("[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
 _PLAIN_NAME_EN = re.compile("[A-Za-z .,'’-]+")
