@@ -62,12 +62,20 @@ def key_works(app: Flask, key: str) -> bool:
         return agencies.authenticate(db.session(), key) is not None
 
 
-def test_a_second_run_changes_nothing_and_says_what_the_demo_holds(app: Flask) -> None:
+def init(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["init"])
+    assert result.exit_code == 0, result.output
+
+
+def test_a_second_run_changes_nothing_and_says_what_the_demo_holds(any_app: Flask) -> None:
+    app = any_app
+    init(app)  # as `make run` does: init, demo, then the server
     first = demo(app).output
     password, secret = CREDENTIALS.search(first).groups()  # type: ignore[union-attr]
     key = api_key(first)
     rows, keys = snapshot(app)
 
+    init(app)
     second = demo(app).output
 
     rows_now, keys_now = snapshot(app)
