@@ -132,13 +132,21 @@ def type_of(schema: dict[str, Any]) -> Type:
     details = []
     if "format" in schema:
         details.append(str(schema["format"]))
-    if "minimum" in schema or "maximum" in schema:
-        details.append(f"{schema.get('minimum', '…')} to {schema.get('maximum', '…')}")
-    if "minLength" in schema or "maxLength" in schema:
-        details.append(f"{schema.get('minLength', 0)} to {schema.get('maxLength', '…')} characters")
+    details.append(_between(schema.get("minimum"), schema.get("maximum"), ""))
+    details.append(_between(schema.get("minLength"), schema.get("maxLength"), " characters"))
     if "pattern" in schema:
         details.append(f"pattern {schema['pattern']}")
+    details = [detail for detail in details if detail]
     return Type(f"{kind} ({'; '.join(details)})" if details else str(kind))
+
+
+def _between(least: object, most: object, unit: str) -> str:
+    """Say a range: `1 to 9 characters`, `at least 1`, `at most 9 characters`, or nothing."""
+    if least is not None and most is not None:
+        return f"{least} to {most}{unit}"
+    if least is not None:
+        return f"at least {least}{unit}"
+    return f"at most {most}{unit}" if most is not None else ""
 
 
 def shape_of(schema: dict[str, Any]) -> Shape:
