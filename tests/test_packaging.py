@@ -62,6 +62,28 @@ def run(*command: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     return done
 
 
+def every_data_file(source: Path) -> set[str]:
+    """Every file a running Hawiya reads, as the wheel names it.
+
+    The packages' files that are neither Python nor a translation source (compiled catalogues,
+    styles, scripts, the OpenAPI document, the demo register, migration templates), and the
+    top-level templates, which the wheel carries in verification/templates/.
+    """
+    found = {
+        str(path.relative_to(source))
+        for package in ("identity", "verification")
+        for path in (source / package).rglob("*")
+        if path.is_file() and path.suffix not in (".py", ".pyc", ".po", ".pot")
+    }
+    found |= {
+        "verification/" + str(path.relative_to(source))
+        for path in (source / "templates").rglob("*")
+        if path.is_file()
+    }
+    assert "identity/web/openapi.json" in found and "verification/templates/base.html" in found
+    return found | {f"{CATALOGUE}.mo"}  # compiled by the build (not in a clone)
+
+
 def arabic_of(message: str) -> str:
     with (ROOT / f"{CATALOGUE}.po").open("rb") as po_file:
         translated = read_po(po_file, locale="ar").get(message)
@@ -81,13 +103,20 @@ def test_a_wheel_built_without_a_compiled_catalogue_serves_arabic(tmp_path: Path
     assert not list(source.rglob("*.mo"))
 
     # Build isolation on purpose: it proves pyproject.toml names what the build needs (Babel).
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", tmp_path / "dist",
-        source, cwd=tmp_path)  # fmt: skip
+    # Verbose, to read what setuptools says: a data folder it does not know as a package is
+    # "Package would be ignored" (about 150 lines on a fresh install, and the folder's files
+    # would one day be left out).
+    built = run(sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose", "-w",
+                tmp_path / "dist", source, cwd=tmp_path)  # fmt: skip
+    said = built.stdout + built.stderr
+    assert "would be ignored" not in said.lower(), said[-4000:]
+    assert "is absent from the `packages` configuration" not in said, said[-4000:]
     (wheel,) = (tmp_path / "dist").glob("hawiya-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         names = set(archive.namelist())
     assert f"{CATALOGUE}.mo" in names
     assert "verification/templates/holder/login.html" in names
+    assert every_data_file(source) - names == set()
 
     # A new environment with the wheel alone; its dependencies are read from ours (offline).
     venv = tmp_path / "venv"

@@ -5,9 +5,11 @@ reads the configuration, starts the foundations (database, store, SMS, counters)
 app to identity.web.blueprints, verification.web.blueprints and identity.cli.commands.
 """
 
+import copy
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import Flask
 from flask.cli import FlaskGroup
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -80,6 +82,64 @@ def create_app_for_command_line() -> Flask:
         raise commands.as_click_error(refused) from None
 
 
-cli = FlaskGroup(
-    create_app=create_app_for_command_line, add_version_option=False, load_dotenv=False
+CLI_HELP = """Hawiya: digital IDs and document verification for government benefits agencies.
+
+Start with `hawiya init` (the schema and a signing key), then `hawiya demo` (a demo register, an
+agency, a staff user and a stamped document) and `hawiya run` (a development server on
+http://127.0.0.1:5000), or `make run` for all three. Settings are HAWIYA_* environment variables
+(README, "Configuration"). `hawiya COMMAND --help` tells more of each command.
+"""
+
+# The commands in the order a newcomer meets them, under a heading each; a command not named
+# here (a new one) is listed under "Other".
+SECTIONS = (
+    ("Getting started", ("init", "demo", "run", "serve")),
+    ("The register and its digital IDs", ("beneficiaries", "credentials", "document-types")),
+    ("Access", ("agencies", "staff", "tokens", "keys")),
+    ("Audit", ("audit",)),
+    ("For developers", ("db", "routes", "shell")),
+)
+# Flask's options for finding an app: Hawiya names its own, so they only clutter the help.
+HIDDEN_OPTIONS = ("env_file", "app")
+
+
+class HawiyaGroup(FlaskGroup):
+    """The `hawiya` command: Flask's group, with a help that says what Hawiya is and does."""
+
+    def __init__(self, **extra: Any) -> None:
+        super().__init__(**extra)
+        self.params = [self._shown(param) for param in self.params]
+
+    @staticmethod
+    def _shown(param: click.Parameter) -> click.Parameter:
+        """Return param, or a hidden copy of Flask's generic app-finding options (they work)."""
+        if isinstance(param, click.Option) and param.name in HIDDEN_OPTIONS:
+            param = copy.copy(param)
+            param.hidden = True
+        return param
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """List the commands by section, each with its help's first sentence (wrapped, not cut)."""
+        commands = {}
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands[name] = command
+        named = {name for _title, names in SECTIONS for name in names}
+        sections = [*SECTIONS, ("Other", tuple(sorted(set(commands) - named)))]
+        for title, names in sections:
+            rows = [
+                (name, commands[name].get_short_help_str(200)) for name in names
+                if name in commands
+            ]  # fmt: skip
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+cli = HawiyaGroup(
+    create_app=create_app_for_command_line,
+    add_version_option=False,
+    load_dotenv=False,
+    help=CLI_HELP,
 )

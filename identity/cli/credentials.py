@@ -12,13 +12,24 @@ from identity.register.beneficiaries import find
 credentials_cli = AppGroup("credentials", help="Issue digital IDs.")
 
 
-@credentials_cli.command("issue")
+class OneOrAll(click.Command):
+    """A command for one beneficiary or for all: its usage reads `[--all | CIVIL_ID]`."""
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[--all | CIVIL_ID]"]
+
+
+@credentials_cli.command("issue", cls=OneOrAll)
 @click.argument("civil_id_arg", metavar="CIVIL_ID", required=False)
 @click.option("--all", "issue_all", is_flag=True, help="Everyone in the register who has none.")
 def issue_command(civil_id_arg: str | None, issue_all: bool) -> None:
     """Issue a digital ID to one beneficiary (CIVIL_ID) or to everyone who has none (--all)."""
-    if issue_all == bool(civil_id_arg):
-        raise click.UsageError("Give either a CIVIL_ID or --all.")
+    if issue_all and civil_id_arg:
+        raise click.UsageError("Give --all or a CIVIL_ID, not both.")
+    if not issue_all and not civil_id_arg:
+        raise click.UsageError(
+            "Give a CIVIL_ID (one beneficiary), or --all (everyone who has no digital ID)."
+        )
     db.require_schema()
     signing.active_kid()  # fail early, with advice, when there is no key yet
     actor = "cli"

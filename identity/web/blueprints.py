@@ -7,6 +7,7 @@ from flask import Flask
 
 from identity.audit.head import DailyPublisher
 from identity.web import (
+    api_docs,
     backoffice,
     csrf,
     front_page,
@@ -22,7 +23,7 @@ from identity.web.console import admin, pages
 from identity.web.holder import card, documents, signin_api, signin_pages, who_checked_me
 
 BLUEPRINTS = (
-    *(health.bp, front_page.bp, wellknown.bp, backoffice.bp),
+    *(health.bp, front_page.bp, wellknown.bp, api_docs.bp, backoffice.bp),
     *(signin_pages.bp, signin_api.bp, card.bp, who_checked_me.bp, documents.bp),
     *(pages.bp, admin.bp),
 )
