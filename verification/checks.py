@@ -79,7 +79,7 @@ class Verdict:
     result: str
     kind: str = "id_card"
     subject_ref: str | None = None
-    checked_at: datetime = field(default_factory=clock.now)
+    checked_at: datetime = field(default_factory=lambda: clock.now())  # read when made
     credential: Credential | None = None
     document: Document | None = None
     beneficiary: Beneficiary | None = None
