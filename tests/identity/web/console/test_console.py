@@ -665,7 +665,7 @@ def test_the_console_on_each_backend(any_app: Flask) -> None:
     dashboard = client.get("/staff/?lang=en").text
     assert 'data-figure="beneficiaries">2<' in dashboard
     assert 'data-figure="active-ids">0<' in dashboard
-    today = datetime.now(UTC).date()
+    today = clock.today()  # the agency's day, as the dashboard and the filter count
     assert f'data-day="{today.isoformat()}">1<' in dashboard
     log = client.get(f"/staff/audit?action=credential.revoke&from={today}&to={today}").text
     assert log.count("data-event=") == 1 and f"credential:{cred.id}" in log
