@@ -44,11 +44,13 @@ def page_language() -> str:
 
 
 # The times people read, in the agency's zone (identity.clock): each in a left-to-right isolate
-# that never wraps in the middle (class "when" in hawiya.css).
+# (class "when") whose date and time never break inside (hawiya.css); a narrow column may put the
+# time under its date, whole.
 
 
 def _when(text: str) -> Markup:
-    return Markup('<bdi dir="ltr" class="when">%s</bdi>') % text
+    parts = Markup(" ").join(Markup("<span>%s</span>") % part for part in text.split(" "))
+    return Markup('<bdi dir="ltr" class="when">%s</bdi>') % parts
 
 
 def local_date(at: datetime) -> Markup:
