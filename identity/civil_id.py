@@ -19,7 +19,9 @@ example for rate limiting). Error messages never contain the input itself.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta, timezone
+
+from identity import clock
 
 __all__ = ["WEIGHTS", "InvalidCivilId", "check_digit", "mask", "normalize_digits", "parse"]
 
@@ -82,8 +84,8 @@ def _is_ascii_digits(text: str) -> bool:
 
 
 def kuwait_today() -> date:
-    """Today's date in Kuwait (UTC+3)."""
-    return datetime.now(_KUWAIT).date()
+    """Today's date in Kuwait (UTC+3), where civil IDs are issued, on the one clock."""
+    return clock.now().astimezone(_KUWAIT).date()
 
 
 def parse(raw: str, today: date | None = None) -> str:

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from identity import clock
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
@@ -28,6 +30,7 @@ DEFAULTS: dict[str, Any] = {
     "WORKERS": 1,
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "TRUSTED_HOSTS": None,  # HAWIYA_TRUSTED_HOSTS; resolved by resolve_trusted_hosts
+    "TIMEZONE": clock.DEFAULT_ZONE,  # the zone people see times in (identity.clock)
 }
 
 ENVIRONMENTS = ("development", "production", "testing")
@@ -138,6 +141,13 @@ def check(config: dict[str, Any]) -> None:
         raise ConfigError(
             "HAWIYA_SMS_BACKEND must be 'http' in production: the console sender prints codes."
         )
+    try:
+        clock.zone_named(config["TIMEZONE"])
+    except clock.UnknownZone:
+        raise ConfigError(
+            f"HAWIYA_TIMEZONE must name a time zone of the IANA database, such as Asia/Kuwait "
+            f"or UTC, not {config['TIMEZONE']!r}."
+        ) from None
     if not str(config["PUBLIC_URL"]).startswith(("http://", "https://")):
         raise ConfigError("HAWIYA_PUBLIC_URL must start with http:// or https://.")
     if len(str(config["PUBLIC_URL"]).rstrip("/")) > MAX_PUBLIC_URL:

@@ -5,11 +5,12 @@ mean together: the live check (`verification.checks`) and the offline status lis
 (`identity.digital_id.status_list`) both ask it.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from identity import clock
 from identity.db import Base
 
 BENEFICIARY_STATUSES = ("active", "suspended", "inactive", "deceased")
@@ -32,14 +33,8 @@ def standing(credential_status: str, holder_status: str) -> str:
 
 
 def utcnow() -> datetime:
-    """Return the current time in UTC."""
-    return datetime.now(UTC)
-
-
-def api_time(at: datetime) -> str:
-    """Spell a stored time for the API: UTC to the second with `Z` (SQLite gives naive UTC)."""
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return aware.isoformat(timespec="seconds").replace("+00:00", "Z")
+    """Return the current time in UTC (the column defaults call it; it reads identity.clock)."""
+    return clock.now()
 
 
 class Beneficiary(Base):

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import current_app
 
+from identity import clock
 from identity.config import ConfigError
 from identity.errors import Refused
 
@@ -420,7 +421,7 @@ def retire_key(keys_dir: Path, kid: str) -> None:
     except FileExistsError:
         return  # retired meanwhile by someone else
     with os.fdopen(fd, "w") as out:
-        out.write(datetime.now(UTC).isoformat() + "\n")
+        out.write(clock.api_time(clock.now()) + "\n")  # when it was retired
 
 
 def _fingerprint(keys_dir: Path) -> tuple[tuple[str, int, int], ...] | None:

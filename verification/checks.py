@@ -9,13 +9,13 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
 
-from identity import db, metrics, signing
+from identity import clock, db, metrics, signing
 from identity.digital_id import credentials
 from identity.documents import documents
 from identity.models import (
@@ -79,7 +79,7 @@ class Verdict:
     result: str
     kind: str = "id_card"
     subject_ref: str | None = None
-    checked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    checked_at: datetime = field(default_factory=lambda: clock.now())  # read when made
     credential: Credential | None = None
     document: Document | None = None
     beneficiary: Beneficiary | None = None

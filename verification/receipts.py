@@ -3,7 +3,8 @@
 import secrets
 
 from identity import signing
-from identity.models import Agency, api_time
+from identity.clock import api_time
+from identity.models import Agency
 from verification.checks import Verdict
 
 RECEIPT_TYP = "hawiya-receipt+jwt"

@@ -30,12 +30,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from identity import clock
 from identity.civil_id import mask, normalize_digits
 from identity.models import AuditEvent
 
@@ -119,9 +120,8 @@ def canonical_json(value: Any) -> str:
 
 
 def _utc_iso(at: datetime) -> str:
-    # SQLite hands back naive datetimes (stored in UTC); PostgreSQL uses the session's time zone.
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return aware.isoformat(timespec="microseconds")
+    """Return the chain's spelling of a time (identity.clock.audit_iso: it never changes)."""
+    return clock.audit_iso(at)
 
 
 def compute_hash(
@@ -300,7 +300,7 @@ def record(
     _lock_chain(session)
     latest = head(session)
     prev_hash = latest[1] if latest else GENESIS
-    at = datetime.now(UTC)  # Python clocks carry microseconds, the precision both databases keep
+    at = clock.now()  # Python clocks carry microseconds, the precision both databases keep
     event = AuditEvent(
         at=at,
         actor=actor,
@@ -332,7 +332,7 @@ def record_many(session: Session, entries: Sequence[Entry]) -> None:
     prev_hash = latest[1] if latest else GENESIS
     rows = []
     for entry, details_text in checked:
-        at = datetime.now(UTC)
+        at = clock.now()
         digest = compute_hash(prev_hash, at, entry.actor, entry.action, entry.subject, details_text)
         rows.append(
             {

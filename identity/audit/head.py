@@ -6,9 +6,9 @@ chain would still be intact. So the head (the id and hash of the latest entry) i
 signing key and published where the database cannot reach it:
 
 - `GET /api/v1/audit/head` answers the signed head at any time, for anyone who keeps copies;
-- the first request of each UTC day, on whichever instance wins the day in the shared store,
-  writes it to the application log (logger ``hawiya.audit``, line ``audit head: …``), which is
-  shipped and kept elsewhere;
+- the first request of each day (the agency's, HAWIYA_TIMEZONE), on whichever instance wins
+  the day in the shared store, writes it to the application log (logger ``hawiya.audit``, line
+  ``audit head: …``), which is shipped and kept elsewhere;
 - `hawiya audit head` prints it, for a daily job that archives it.
 
 `hawiya audit verify --against TOKEN` checks the chain *and* that it still holds the published
@@ -18,14 +18,14 @@ entry with the published hash: a log cut short or rewritten since then is named.
 import logging
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from identity import db, signing
+from identity import clock, db, signing
 from identity.audit import chain
 from identity.models import AuditEvent
 from identity.store import StoreUnavailable, get_store
@@ -52,7 +52,7 @@ def signed_head(session: Session, now: datetime | None = None) -> Head:
     """Sign the current head of the log with the active key."""
     latest = chain.head(session)
     entry, digest = latest if latest else (0, chain.GENESIS)
-    at = now or datetime.now(UTC)
+    at = now or clock.now()
     claims = {"iss": signing.ISSUER, "iat": int(at.timestamp()), "entry": entry, "hash": digest}
     return Head(entry, digest, at, signing.sign(claims, TYP))
 
@@ -87,13 +87,13 @@ def verify_against(session: Session, token: str) -> chain.VerifyResult:
 
 
 class DailyPublisher:
-    """Write the signed head to the log once a UTC day, across every worker and instance."""
+    """Write the signed head to the log once a local day, across every worker and instance."""
 
     def __init__(self) -> None:
         self.done_day: str | None = None
 
     def __call__(self) -> None:
-        day = datetime.now(UTC).date().isoformat()
+        day = clock.today().isoformat()
         if day == self.done_day:
             return  # the hot path: one comparison
         key = f"audit-head:{day}"

@@ -1,12 +1,12 @@
 """Reading the audit log: filters by action, actor, subject and dates, newest first, in pages."""
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
 
-from identity import db
+from identity import clock, db
 from identity.models import AuditEvent
 
 PAGE = 50
@@ -51,13 +51,10 @@ def audit_events(filters: AuditFilters, before: int | None = None) -> list[Audit
         query = query.where(AuditEvent.actor.contains(filters.actor, autoescape=True))
     if filters.subject:
         query = query.where(AuditEvent.subject.contains(filters.subject, autoescape=True))
-    if filters.start:
-        query = query.where(
-            AuditEvent.at >= datetime.combine(filters.start, datetime.min.time(), UTC)
-        )
+    if filters.start:  # the agency's calendar days, as the log shows its times
+        query = query.where(AuditEvent.at >= clock.day_start(filters.start))
     if filters.end:
-        after = datetime.combine(filters.end + timedelta(days=1), datetime.min.time(), UTC)
-        query = query.where(AuditEvent.at < after)
+        query = query.where(AuditEvent.at < clock.day_end(filters.end))
     if before is not None:
         query = query.where(AuditEvent.id < before)
     return list(db.session().scalars(query))

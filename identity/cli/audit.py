@@ -6,7 +6,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from identity import db, signing
+from identity import clock, db, signing
 from identity.audit import chain
 from identity.audit import head as audit_head
 
@@ -67,5 +67,6 @@ def head_command() -> None:
     """Print the signed head of the log (archive it daily, away from the database)."""
     db.require_schema()
     head_ = audit_head.signed_head(db.session())
-    click.echo(f"Entry {head_.entry}, hash {head_.hash}, signed at {head_.at:%Y-%m-%d %H:%M} UTC:")
+    signed_at = clock.named(head_.at, "en")
+    click.echo(f"Entry {head_.entry}, hash {head_.hash}, signed at {signed_at}:")
     click.echo(head_.token)

@@ -3,7 +3,7 @@
 import click
 from flask.cli import AppGroup
 
-from identity import db, signing
+from identity import clock, db, signing
 from identity.digital_id import signing_keys
 
 keys_cli = AppGroup("keys", help="List, rotate and retire the signing keys.")
@@ -17,9 +17,9 @@ def list_command() -> None:
         click.echo(f"No signing keys in {signing.keys_dir()}: run `hawiya init`.")
         return
     width = max(len(info.kid) for info in keys)
-    click.echo(f"{'KID':<{width}}  {'STATE':<11}  CREATED (UTC)")
+    click.echo(f"{'KID':<{width}}  {'STATE':<11}  CREATED ({clock.zone_label('en')})")
     for info in keys:
-        created = info.created.strftime("%Y-%m-%d %H:%M:%S")
+        created = clock.datetime_text(info.created, seconds=True)
         click.echo(f"{info.kid:<{width}}  {info.state:<11}  {created}")
 
 

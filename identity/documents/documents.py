@@ -19,12 +19,13 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity import db
+from identity import clock, db
 from identity.audit import chain
 from identity.civil_id import normalize_digits
+from identity.clock import api_time
 from identity.documents import document_types, stamp
 from identity.errors import Refused
-from identity.models import Beneficiary, Document, DocumentFile, api_time, utcnow
+from identity.models import Beneficiary, Document, DocumentFile, utcnow
 from identity.register import fields
 
 REFERENCE_BYTES = 16  # 128 bits
@@ -133,7 +134,7 @@ def _number(document_id: int, when: datetime) -> str:
 
     printed_number reads this format back from a typed number: change both together.
     """
-    return f"HW-{when:%Y}-{document_id:06d}"
+    return f"HW-{clock.local(when):%Y}-{document_id:06d}"  # the year of its local date
 
 
 def issue(
@@ -187,7 +188,7 @@ def issue(
         url=url(document),
         number=document.number,
         code=printed(code),
-        issued_on=f"{now:%Y-%m-%d}",
+        issued_on=clock.date_text(now),  # the local date, as its verdict page shows it
         office_ar=office,
         office_en=office,
     )

@@ -9,10 +9,11 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request, url_for
 
 from identity import civil_id, db
+from identity.clock import api_time
 from identity.digital_id import credentials
 from identity.documents import documents, stamp
 from identity.errors import NotFound, ValidationFailed
-from identity.models import ApiToken, Beneficiary, Credential, Document, api_time
+from identity.models import ApiToken, Beneficiary, Credential, Document
 from identity.register.beneficiaries import InvalidRecord, find, save, validate
 from identity.web import inputs
 from identity.web.gates import require_backoffice

@@ -1,10 +1,13 @@
 """Arabic (the default, right to left) and English, chosen by ?lang= and remembered in a cookie."""
 
+from datetime import datetime
+
 from flask import Flask, Response, g, request
 from flask_babel import Babel, get_locale
+from markupsafe import Markup
 from sqlalchemy import select
 
-from identity import db
+from identity import clock, db
 from identity.models import DocumentType
 
 LANGUAGES = ("ar", "en")
@@ -34,14 +37,54 @@ def document_type_label(key: str) -> str:
     return found.label_ar if str(get_locale() or DEFAULT) == "ar" else found.label_en
 
 
+def page_language() -> str:
+    """Return the page's language, "ar" or "en"."""
+    lang = str(get_locale() or DEFAULT)
+    return lang if lang in LANGUAGES else DEFAULT
+
+
+# The times people read, in the agency's zone (identity.clock): each in a left-to-right isolate
+# (class "when") whose date and time never break inside (hawiya.css); a narrow column may put the
+# time under its date, whole.
+
+
+def _when(text: str) -> Markup:
+    parts = Markup(" ").join(Markup("<span>%s</span>") % part for part in text.split(" "))
+    return Markup('<bdi dir="ltr" class="when">%s</bdi>') % parts
+
+
+def local_date(at: datetime) -> Markup:
+    """Show the local calendar date of a stored time: 2026-12-02."""
+    return _when(clock.date_text(at))
+
+
+def local_time(at: datetime, seconds: bool = False) -> Markup:
+    """Show the local date and time of a stored time: 2026-12-02 00:12 (the zone named nearby)."""
+    return _when(clock.datetime_text(at, seconds))
+
+
+def local_time_named(at: datetime, seconds: bool = False) -> Markup:
+    """Show the local date and time with the zone named: 2026-12-02 00:12 (Kuwait time)."""
+    return _when(clock.datetime_text(at, seconds)) + Markup(" (%s)") % zone_label()
+
+
+def zone_label() -> str:
+    """Name the agency's zone in the page's language: "Kuwait time" / "بتوقيت الكويت"."""
+    return clock.zone_label(page_language())
+
+
 def init_app(app: Flask) -> None:
-    """Wire Flask-Babel, the template helpers (document_type_label too) and the language cookie."""
-    babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Kuwait")
+    """Wire Flask-Babel, the template helpers (document types, times) and the language cookie."""
+    babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["TIMEZONE"])
     app.add_template_global(document_type_label)
+    app.add_template_global(zone_label)
+    app.add_template_filter(local_date)
+    app.add_template_filter(local_time)
+    app.add_template_filter(local_time_named)
 
     @app.context_processor
     def language() -> dict[str, str]:
-        lang = str(get_locale() or DEFAULT)
+        lang = page_language()
         return {
             "lang": lang,
             "dir": "rtl" if lang == "ar" else "ltr",

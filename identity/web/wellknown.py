@@ -10,10 +10,10 @@ from flask import Blueprint, Response, jsonify, request, send_file
 
 from identity import db, metrics, signing
 from identity.audit import head as audit_head
+from identity.clock import api_time
 from identity.digital_id import status_list
 from identity.documents import document_types
 from identity.errors import NotFound
-from identity.models import api_time
 from identity.store import get_store
 from identity.web.gates import require_metrics
 

@@ -1,6 +1,6 @@
 // Service worker: makes Hawiya installable and keeps a non-personal offline page.
 // Personal pages are never cached (they are sent with Cache-Control: no-store).
-var CACHE = "hawiya-v1";
+var CACHE = "hawiya-v2";  // a new name whenever a cached file changes
 var SHELL = ["/offline", "/static/hawiya.css", "/static/card.js", "/manifest.webmanifest"];
 
 self.addEventListener("install", function (event) {

@@ -6,9 +6,10 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from identity.clock import api_time
 from identity.documents import documents
 from identity.errors import BadRequest
-from identity.models import Agency, Beneficiary, api_time
+from identity.models import Agency, Beneficiary
 from identity.register import fields
 from identity.web.gates import require_agency
 from identity.web.http import json_body

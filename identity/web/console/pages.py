@@ -9,16 +9,16 @@ import hmac
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import wraps
 from typing import Any
 
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from werkzeug.wrappers import Response as BaseResponse
 
-from identity import civil_id, db
+from identity import civil_id, clock, db
 from identity.access import staff
 from identity.audit import verifications
 from identity.digital_id import credentials
@@ -144,13 +144,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("console.dashboard")
 
 
-@bp.app_template_filter("utc")
-def utc(at: datetime) -> str:
-    """Show a stored time in UTC (SQLite hands back naive UTC, PostgreSQL its own zone)."""
-    aware = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return aware.strftime("%Y-%m-%d %H:%M:%S")
-
-
 @bp.app_context_processor
 def staff_globals() -> dict[str, Any]:
     return {"staff_user": current_staff, "staff_can": staff.can, **LABELS}
@@ -236,19 +229,18 @@ class Figures:
 
 
 def figures(today: date) -> Figures:
-    """Count the register, the active IDs, today's failed sign-ins and recent verifications."""
+    """Count the register, the active IDs, today's failed sign-ins and recent verifications.
+
+    Days are the agency's calendar days (HAWIYA_TIMEZONE), as the dashboard shows them.
+    """
     session = db.session()
-    midnight = datetime(today.year, today.month, today.day, tzinfo=UTC)
-    first = midnight - timedelta(days=DASHBOARD_DAYS - 1)
-    at: Any = VerificationEvent.at
-    if session.get_bind().dialect.name == "postgresql":
-        at = func.timezone("UTC", at)  # days in UTC, whatever the server's time zone
-    day = func.date(at)
-    rows = session.execute(
-        select(day, func.count()).where(VerificationEvent.at >= first).group_by(day)
-    ).all()
-    counts = {str(when): number for when, number in rows}
-    days = [(first + timedelta(days=i)).date() for i in range(DASHBOARD_DAYS)]
+    days = [today - timedelta(days=DASHBOARD_DAYS - 1 - i) for i in range(DASHBOARD_DAYS)]
+    bounds = [(clock.day_start(d), clock.day_end(d)) for d in days]
+    # One pass over the window: a count per local day (a day may be 23 or 25 hours long).
+    at = VerificationEvent.at
+    counted = [func.sum(case((and_(at >= start, at < end), 1), else_=0)) for start, end in bounds]
+    per_day = session.execute(select(*counted).where(at >= bounds[0][0], at < bounds[-1][1])).one()
+    midnight, _ = bounds[-1]
     return Figures(
         beneficiaries=session.scalar(select(func.count(Beneficiary.id))) or 0,
         active_ids=session.scalar(
@@ -261,7 +253,7 @@ def figures(today: date) -> Figures:
             )
         )
         or 0,
-        per_day=[(d, counts.get(d.isoformat(), 0)) for d in days],
+        per_day=[(d, int(n or 0)) for d, n in zip(days, per_day, strict=True)],
     )
 
 
@@ -269,7 +261,7 @@ def figures(today: date) -> Figures:
 @require_staff("read")
 def dashboard() -> str:
     """Show the figures of the day."""
-    shown = figures(datetime.now(UTC).date())
+    shown = figures(clock.today())
     peak = max((n for _d, n in shown.per_day), default=0)
     return render_template("staff/dashboard.html", figures=shown, peak=peak)
 

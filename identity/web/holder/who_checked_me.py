@@ -5,7 +5,8 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, render_template, request
 
 from identity.audit import verifications
-from identity.models import VerificationEvent, api_time
+from identity.clock import api_time
+from identity.models import VerificationEvent
 from identity.web import inputs
 from identity.web.gates import require_holder
 from identity.web.holder.guards import current_holder, signed_in

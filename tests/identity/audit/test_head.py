@@ -3,6 +3,7 @@
 import base64
 import json
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,12 +14,11 @@ from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from sqlalchemy import select, text
 
-from identity import db, signing
+from identity import clock, db, signing
 from identity.audit import chain
 from identity.audit import head as audit_head
 from identity.models import AuditEvent
 from identity.store import StoreUnavailable, get_store
-from tests.factories import frozen_datetime
 
 LOGGER = "hawiya.audit"
 
@@ -170,7 +170,7 @@ def test_the_first_request_of_each_day_logs_the_head_once_across_instances(
         get_store().delete("audit-head:" + "2026-11-18")
     first, second = audit_head.DailyPublisher(), audit_head.DailyPublisher()
     for at in (day_one, day_two):
-        monkeypatch.setattr(audit_head, "datetime", frozen_datetime(at))
+        monkeypatch.setattr(clock, "now", lambda at=at: datetime.fromtimestamp(at, UTC))
         with any_app.test_request_context("/"):
             for publisher in (first, second, first, second):
                 publisher()
@@ -228,3 +228,20 @@ def test_the_cli_prints_the_signed_head_alone_on_its_last_line(app: Flask) -> No
         claims = audit_head.read_head(token)
         assert (claims["entry"], claims["hash"]) == chain.head(db.session())
     assert verify_against(app, token)[0] == 0
+
+
+def test_the_day_of_the_published_head_is_the_agencys_day(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """20:30 and 21:30 UTC are one UTC day but two days in Kuwait (23:30, then 00:30)."""
+    append(app, 1)
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    publisher = audit_head.DailyPublisher()
+    for hour in (20, 21):
+        at = datetime(2026, 12, 1, hour, 30, tzinfo=UTC)
+        monkeypatch.setattr(clock, "now", lambda at=at: at)
+        with app.test_request_context("/"):
+            publisher()
+    assert len([r for r in caplog.records if r.name == LOGGER]) == 2
+    with app.app_context():
+        assert get_store().get("audit-head:2026-12-02") is not None

@@ -33,7 +33,7 @@ def listed(run: Run) -> dict[str, str]:
     result = run("keys", "list")
     assert result.exit_code == 0, result.output
     header, *rows = result.output.splitlines()
-    assert header.split() == ["KID", "STATE", "CREATED", "(UTC)"]
+    assert header.split() == ["KID", "STATE", "CREATED", "(Kuwait", "time)"]
     return {row.split()[0]: row.split()[1] for row in rows}
 
 

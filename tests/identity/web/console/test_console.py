@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from identity import db, signing
+from identity import clock, db, signing
 from identity.access import agencies
 from identity.audit import chain
 from identity.models import Agency, AuditEvent, Credential, Document, StaffUser, VerificationEvent
@@ -558,7 +558,7 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     assert second.text.count("data-event=") == 10 and "thing:0<" in second.text
     assert admin.get("/staff/audit?subject=thing:42").text.count("data-event=") == 1
     assert admin.get("/staff/audit?actor=tester").text.count("data-event=") == 50
-    today = datetime.now(UTC).date()
+    today = clock.today()  # the filter's days are the agency's
     assert (
         admin.get(f"/staff/audit?action=test.event&from={today}&to={today}").text.count(
             "data-event="
@@ -600,7 +600,7 @@ def test_dashboard_figures(world: Flask) -> None:
     assert 'data-figure="beneficiaries">2<' in page
     assert 'data-figure="active-ids">1<' in page
     assert 'data-figure="failed-sign-ins">1<' in page
-    today = datetime.now(UTC).date().isoformat()
+    today = clock.today().isoformat()  # the agency's day
     assert f'data-day="{today}">2<' in page
     assert page.count("<meter") == 14
 
@@ -665,7 +665,7 @@ def test_the_console_on_each_backend(any_app: Flask) -> None:
     dashboard = client.get("/staff/?lang=en").text
     assert 'data-figure="beneficiaries">2<' in dashboard
     assert 'data-figure="active-ids">0<' in dashboard
-    today = datetime.now(UTC).date()
+    today = clock.today()  # the agency's day, as the dashboard and the filter count
     assert f'data-day="{today.isoformat()}">1<' in dashboard
     log = client.get(f"/staff/audit?action=credential.revoke&from={today}&to={today}").text
     assert log.count("data-event=") == 1 and f"credential:{cred.id}" in log
