@@ -1,11 +1,14 @@
 """Arabic (the default, right to left) and English, chosen by ?lang= and remembered in a cookie."""
 
 from datetime import datetime
+from urllib.parse import urlencode
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, get_locale
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from identity import clock, db
 from identity.models import DocumentType
@@ -73,6 +76,36 @@ def zone_label() -> str:
     return clock.zone_label(page_language())
 
 
+def stay_on(path: str) -> None:
+    """Make this page's language link lead to `path` (for a page a POST rendered elsewhere)."""
+    g.language_path = path
+
+
+def _has_page(path: str) -> bool:
+    """Return whether a GET of this path would reach a view."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path[len(request.script_root) :], method="GET")
+    except RequestRedirect:  # a trailing slash away from a page
+        return True
+    except HTTPException:
+        return False
+    return True
+
+
+def language_link(lang: str) -> str:
+    """Return this page's address in `lang`: the same path and query, with lang= replaced.
+
+    A page that a POST rendered is reached again by GET at the same path (every such path
+    answers a GET page), unless the view chose another with `stay_on`.
+    """
+    path = g.get("language_path") or request.script_root + request.path
+    if "language_path" not in g and request.method not in ("GET", "HEAD") and not _has_page(path):
+        path = request.script_root + "/"  # never a link to a 405: a POST-only address
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    return f"{path}?{urlencode([*query, ('lang', lang)])}"
+
+
 def init_app(app: Flask) -> None:
     """Wire Flask-Babel, the template helpers (document types, times) and the language cookie."""
     babel.init_app(app, locale_selector=select_locale, default_timezone=app.config["TIMEZONE"])
@@ -81,6 +114,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_date)
     app.add_template_filter(local_time)
     app.add_template_filter(local_time_named)
+    app.add_template_global(language_link)
 
     @app.context_processor
     def language() -> dict[str, str]:
