@@ -137,6 +137,15 @@ def start(civil_id_raw: object, file_number_raw: object, client: str) -> str:
     return txn
 
 
+def pending(txn: object) -> bool:
+    """Return whether this transaction may still take a code (the same for a match or not)."""
+    return (
+        isinstance(txn, str)
+        and TXN.fullmatch(txn) is not None
+        and (get_store().get(f"otp:txn:{txn}") is not None)
+    )
+
+
 def _issue_code(store: Store, civil_id: str, beneficiary_id: int, phone: str) -> str | None:
     """Make and keep a new code if the cooldown and the quotas allow one; return it, or None."""
     if not _may_send(store, civil_id, phone):

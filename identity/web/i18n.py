@@ -1,5 +1,7 @@
 """Arabic (the default, right to left) and English, chosen by ?lang= and remembered in a cookie."""
 
+from urllib.parse import urlencode
+
 from flask import Flask, Response, g, request
 from flask_babel import Babel, get_locale
 from sqlalchemy import select
@@ -34,10 +36,27 @@ def document_type_label(key: str) -> str:
     return found.label_ar if str(get_locale() or DEFAULT) == "ar" else found.label_en
 
 
+def stay_on(path: str) -> None:
+    """Make this page's language link lead to `path` (for a page a POST rendered elsewhere)."""
+    g.language_path = path
+
+
+def language_link(lang: str) -> str:
+    """Return this page's address in `lang`: the same path and query, with lang= replaced.
+
+    A page that a POST rendered is reached again by GET at the same path (every such path
+    answers a GET page), unless the view chose another with `stay_on`.
+    """
+    path = g.get("language_path") or request.script_root + request.path
+    query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
+    return f"{path}?{urlencode([*query, ('lang', lang)])}"
+
+
 def init_app(app: Flask) -> None:
     """Wire Flask-Babel, the template helpers (document_type_label too) and the language cookie."""
     babel.init_app(app, locale_selector=select_locale, default_timezone="Asia/Kuwait")
     app.add_template_global(document_type_label)
+    app.add_template_global(language_link)
 
     @app.context_processor
     def language() -> dict[str, str]:

@@ -1,15 +1,18 @@
 """The beneficiary's pages: sign in with civil ID, file number and SMS code; sign out."""
 
 import logging
+from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from identity.errors import Refused, ServiceUnavailable
+from identity.models import Beneficiary
 from identity.signin import accounts, otp, sessions
 from identity.store import StoreUnavailable
 from identity.web.holder.guards import current_holder, signed_in
+from identity.web.i18n import stay_on
 from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("login", __name__)
@@ -18,6 +21,33 @@ log = logging.getLogger(__name__)
 # The form's hint, shown for bad input and any refusal the table has no sentence for; the
 # sentences of the sign-in refusals themselves are in identity.web.refusals.MESSAGES.
 HINT = _l("Check your civil ID (12 digits) and your file number.")
+# The sign-in under way, kept for the code page only: not in its address (nor the history),
+# so a language switch or a reload of /login/code finds the same code form.
+PENDING_COOKIE = "__Host-hawiya-signin"
+
+
+def header_holder() -> Beneficiary | None:
+    """Return the signed-in beneficiary for the page's header (nobody if the store is out)."""
+    try:
+        holder = current_holder()
+    except StoreUnavailable:
+        return None
+    return None if holder is None else accounts.holder(holder.beneficiary_id)
+
+
+@bp.app_context_processor
+def header_globals() -> dict[str, Any]:
+    return {"header_holder": header_holder}
+
+
+def with_pending(page: str, txn: str, status: int = 200) -> Response:
+    """Answer the code page and remember its sign-in for GET /login/code."""
+    response = current_app.make_response((page, status))
+    if not otp.TXN.fullmatch(txn):
+        return response
+    options = sessions.cookie_options()
+    response.set_cookie(PENDING_COOKIE, txn, current_app.config["OTP_TTL"], **options)  # type: ignore[arg-type]
+    return response
 
 
 def refusal(caught: Refused | StoreUnavailable) -> Refused:
@@ -42,7 +72,7 @@ def start() -> str | BaseResponse:
 
 
 @bp.post("/login")
-def send_code() -> tuple[str, int] | str:
+def send_code() -> tuple[str, int] | Response:
     """Start the sign-in; the page is the same whether or not the register matched."""
     form = request.form
     try:
@@ -56,24 +86,42 @@ def send_code() -> tuple[str, int] | str:
             file_number=form.get("file_number", "")[:32],
         )
         return page, status_of(error)
+    stay_on(url_for("login.code_page"))
+    return with_pending(render_template("holder/login_code.html", txn=txn), txn)
+
+
+@bp.get("/login/code")
+def code_page() -> str | tuple[str, int] | BaseResponse:
+    """Show the code form again for the sign-in under way, or say to start again."""
+    if current_holder() is not None:
+        return redirect(url_for("login.me"))
+    txn = request.cookies.get(PENDING_COOKIE, "")
+    try:
+        pending = otp.pending(txn)
+    except StoreUnavailable as caught:
+        error = refusal(caught)
+        return render_template("holder/login_code.html", error=explain(error)), status_of(error)
+    if not pending:
+        return render_template("holder/login_code.html", txn="")
     return render_template("holder/login_code.html", txn=txn)
 
 
 @bp.post("/login/code")
-def check_code() -> tuple[str, int] | BaseResponse:
+def check_code() -> Response | BaseResponse:
     """Check the code; on success start a new session and go to the beneficiary's page."""
-    txn = request.form.get("txn", "")
+    txn = request.form.get("txn", "") or request.cookies.get(PENDING_COOKIE, "")
     try:
         who = otp.verify(txn, request.form.get("code"), request.remote_addr or "")
     except (Refused, StoreUnavailable) as caught:
         error = refusal(caught)
         page = render_template("holder/login_code.html", txn=txn[:64], error=explain(error))
-        return page, status_of(error)
+        return with_pending(page, txn[:64], status_of(error))
     # A new token at every sign-in: a session id planted before sign-in is worth nothing.
     sessions.destroy(request.cookies.get(sessions.COOKIE))
     token = accounts.sign_in(who, sessions.WEB)
     response = redirect(url_for("login.me"))
     response.set_cookie(sessions.COOKIE, token, **sessions.cookie_options())  # type: ignore[arg-type]
+    response.delete_cookie(PENDING_COOKIE, **sessions.cookie_options())  # type: ignore[arg-type]
     return response
 
 
