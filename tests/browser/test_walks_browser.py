@@ -142,7 +142,8 @@ class Walk:
         self.page.evaluate("document.fonts.ready")
         self.page.screenshot(path=path, full_page=True)
         (WALKS / f"{stem}.txt").write_text(
-            f"{self.page.url}\n\n{self.page.locator('body').inner_text()}\n", encoding="utf-8"
+            f"{self.page.url} lang={self.words.lang}\n\n{self.page.locator('body').inner_text()}\n",
+            encoding="utf-8",
         )
         viewport = self.page.viewport_size
         assert viewport is not None
