@@ -7,7 +7,8 @@ Every rule of DESIGN.md's security section lives here, as atomic operations on t
 - LOCK_AFTER wrong codes in a row lock the civil ID for LOCK_SECONDS, and a correct code is
   refused while locked;
 - one SMS per civil ID per OTP_RESEND_COOLDOWN (SET NX, so parallel starts send one code), and
-  at most SMS_PER_HOUR and SMS_PER_DAY per mobile number;
+  at most SMS_PER_HOUR and SMS_PER_DAY per mobile number; a start within the cooldown of the
+  last one for the same civil ID is told so (`Pending.asked_again`), match or not;
 - no enumeration: `start` answers with a fresh transaction id whatever the register says, and a
   transaction for a person who does not match behaves like one whose code is always wrong (its
   tries, failures and lock are counted the same way, under the civil ID that was typed). Before
@@ -129,7 +130,12 @@ def start(civil_id_raw: object, file_number_raw: object, client: str) -> str:
     )
     ttl = current_app.config["OTP_TTL"]
     txn = secrets.token_urlsafe(24)
-    store.set(f"otp:txn:{txn}", json.dumps({"cid": civil_id, "ok": matched}), ttl)
+    # "Asked recently" is marked for every well-formed start, match or not, so the note it
+    # brings ("a code was sent moments ago and still works") tells nothing about the register.
+    cooldown = current_app.config["OTP_RESEND_COOLDOWN"]
+    again = not store.set(f"otp:asked:{civil_id}", "1", cooldown, only_if_absent=True)
+    record = {"cid": civil_id, "ok": matched, "again": again}
+    store.set(f"otp:txn:{txn}", json.dumps(record), ttl)
     if person and matched:
         # Off the answer: the cooldown, quotas, code and SMS cost store round trips that a
         # non-matching start does not make, and the difference in time would tell who matched.
@@ -137,13 +143,22 @@ def start(civil_id_raw: object, file_number_raw: object, client: str) -> str:
     return txn
 
 
-def pending(txn: object) -> bool:
-    """Return whether this transaction may still take a code (the same for a match or not)."""
-    return (
-        isinstance(txn, str)
-        and TXN.fullmatch(txn) is not None
-        and (get_store().get(f"otp:txn:{txn}") is not None)
-    )
+@dataclass(frozen=True)
+class Pending:
+    """A sign-in under way, as its code page may show it (the same for a match or not)."""
+
+    txn: str
+    asked_again: bool  # a start for this civil ID came less than a cooldown before this one
+
+
+def pending(txn: object) -> Pending | None:
+    """Return the sign-in under way of this transaction id, if it may still take a code."""
+    if not isinstance(txn, str) or not TXN.fullmatch(txn):
+        return None
+    raw = get_store().get(f"otp:txn:{txn}")
+    if raw is None:
+        return None
+    return Pending(txn, bool(json.loads(raw).get("again")))
 
 
 def _issue_code(store: Store, civil_id: str, beneficiary_id: int, phone: str) -> str | None:
@@ -266,6 +281,7 @@ class SmsQueue:
             # Let the person ask again at once, and tell everyone to wait while it is down;
             # nothing is queued for later, so nothing goes out twice when it comes back.
             store.delete(f"otp:cool:{civil_id}")
+            store.delete(f"otp:asked:{civil_id}")  # the next code is a new one, not "still works"
             store.delete(f"otp:code:{civil_id}")
             store.set("sms:down", "1", SMS_OUTAGE_SECONDS)
             action, event = "otp.send_failed", "code_send_failed"

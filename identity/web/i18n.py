@@ -2,9 +2,11 @@
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from flask_babel import Babel, get_locale
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from identity import db
 from identity.models import DocumentType
@@ -41,6 +43,18 @@ def stay_on(path: str) -> None:
     g.language_path = path
 
 
+def _has_page(path: str) -> bool:
+    """Return whether a GET of this path would reach a view."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        adapter.match(path[len(request.script_root) :], method="GET")
+    except RequestRedirect:  # a trailing slash away from a page
+        return True
+    except HTTPException:
+        return False
+    return True
+
+
 def language_link(lang: str) -> str:
     """Return this page's address in `lang`: the same path and query, with lang= replaced.
 
@@ -48,6 +62,8 @@ def language_link(lang: str) -> str:
     answers a GET page), unless the view chose another with `stay_on`.
     """
     path = g.get("language_path") or request.script_root + request.path
+    if "language_path" not in g and request.method not in ("GET", "HEAD") and not _has_page(path):
+        path = request.script_root + "/"  # never a link to a 405: a POST-only address
     query = [(name, value) for name, value in request.args.items(multi=True) if name != "lang"]
     return f"{path}?{urlencode([*query, ('lang', lang)])}"
 

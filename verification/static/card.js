@@ -7,6 +7,8 @@
   var REFRESH_EARLY = 10; // seconds before expiry
   var qrBox = card.querySelector("[data-qr]");
   var countdown = card.querySelector("[data-countdown]");
+  var spoken = card.querySelector("[data-countdown-spoken]");
+  var SPEAK_EVERY = 15; // a screen reader hears the time left now and then, not every second
   var offlineNote = card.querySelector("[data-offline]");
   var expiredNote = card.querySelector("[data-expired]");
   var statusBox = card.querySelector("[data-status]");
@@ -18,7 +20,9 @@
 
   function tick() {
     var left = secondsLeft();
-    countdown.textContent = String(left);
+    var words = countdown.dataset.msgCountdown.replace("{s}", String(left));
+    countdown.textContent = words;
+    if (left % SPEAK_EVERY === 0 && left > 0) spoken.textContent = words;
     var expired = left <= 0;
     qrBox.hidden = expired;
     expiredNote.hidden = !expired;

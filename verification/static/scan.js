@@ -21,6 +21,7 @@
   var video = box.querySelector("[data-video]");
   var statusLine = box.querySelector("[data-status]");
   var alertLine = box.querySelector("[data-alert]");
+  var hintLine = box.querySelector("[data-hint]");
   var retry = box.querySelector("[data-retry]");
   var canvas = document.createElement("canvas");
   var context = canvas.getContext("2d", { willReadFrequently: true });
@@ -50,6 +51,12 @@
   function warn(text) {
     alertLine.textContent = text || "";
     alertLine.hidden = !text;
+  }
+
+  // A calm note, not an error: no camera here, and the upload below does the same job.
+  function hint(text) {
+    hintLine.textContent = text || "";
+    hintLine.hidden = !text;
   }
 
   // "scheme://host[:port]" and the path without trailing slashes, for an http(s) URL.
@@ -93,7 +100,8 @@
     stop();
     video.hidden = true;
     statusLine.hidden = true;
-    warn(words(reason));
+    if (reason === "missing") hint(words(reason));
+    else warn(words(reason));
     retry.hidden = reason === "insecure";
   }
 
@@ -113,6 +121,7 @@
     wanted = true;
     retry.hidden = true;
     warn("");
+    hint("");
     if (!window.isSecureContext) { fail("insecure"); return; }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { fail("missing"); return; }
     if (!window.jsQR && !detector) { fail("failed"); return; }

@@ -20,6 +20,7 @@ from identity.errors import NotFound
 from identity.models import SCOPE_ATTRIBUTES, Agency, AuditEvent, StaffUser
 from identity.web import inputs
 from identity.web.console.pages import actor, current_staff, require_staff
+from identity.web.i18n import stay_on
 from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("console_admin", __name__, url_prefix="/staff")
@@ -98,6 +99,7 @@ def agency_create() -> tuple[str, int] | str:
         )
     except agencies.InvalidAgency:
         return agencies_page(400, str(MESSAGES["agency"]), **kept)
+    stay_on(url_for("console_admin.agencies_list"))
     return render_template("staff/agency_key.html", agency=new.agency, key=new.key)
 
 
@@ -108,6 +110,7 @@ def agency_rotate(agency_id: int) -> str:
     session = db.session()
     agency = agency_or_404(agency_id)
     key = agencies.rotate_key(session, agency, actor())
+    stay_on(url_for("console_admin.agencies_list"))
     return render_template("staff/agency_key.html", agency=agency, key=key)
 
 
@@ -229,6 +232,7 @@ def staff_create() -> tuple[str, int] | str:
         new = staff.create(session, username, role, actor())
     except staff.StaffRefused:
         return staff_page(400, str(MESSAGES["staff"]), username=username[:64], role=role)
+    stay_on(url_for("console_admin.staff_list"))
     return render_template(
         "staff/staff_created.html", user=new.user, password=new.password, uri=new.totp_uri
     )

@@ -34,6 +34,7 @@ from identity.models import (
 )
 from identity.signin import sessions
 from identity.web.http import pdf_response
+from identity.web.i18n import stay_on
 from identity.web.refusals import message_of, status_of
 
 bp = Blueprint("console", __name__, url_prefix="/staff")
@@ -314,6 +315,7 @@ def beneficiary_page(
     person: Beneficiary, status: int = 200, error: str | None = None, **extra: Any
 ) -> tuple[str, int]:
     """Render a beneficiary's page: record, digital ID, documents, recent checks."""
+    stay_on(url_for("console.beneficiary", beneficiary_id=person.id))  # after a POST too
     session = db.session()
     page = render_template(
         "staff/beneficiary.html",
@@ -379,6 +381,7 @@ def issue_document(beneficiary_id: int) -> tuple[str, int] | str:
         return beneficiary_page(person, status_of(refused), message_of(refused), **kept)
     except documents.InvalidDocument:
         return beneficiary_page(person, 400, str(MESSAGES["document-fields"]), **kept)
+    stay_on(url_for("console.beneficiary", beneficiary_id=person.id))
     return render_template(
         "staff/document_issued.html",
         person=person,

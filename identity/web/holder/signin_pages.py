@@ -77,6 +77,7 @@ def send_code() -> tuple[str, int] | Response:
     form = request.form
     try:
         txn = otp.start(form.get("civil_id"), form.get("file_number"), request.remote_addr or "")
+        pending = otp.pending(txn)
     except (Refused, StoreUnavailable) as caught:
         error = refusal(caught)
         page = render_template(
@@ -87,7 +88,19 @@ def send_code() -> tuple[str, int] | Response:
         )
         return page, status_of(error)
     stay_on(url_for("login.code_page"))
-    return with_pending(render_template("holder/login_code.html", txn=txn), txn)
+    return with_pending(code_form(pending), txn)
+
+
+def code_form(pending: otp.Pending | None, error: str | None = None) -> str:
+    """Render the code page of a sign-in under way, or the "start again" page without one."""
+    cooldown = current_app.config["OTP_RESEND_COOLDOWN"]
+    return render_template(
+        "holder/login_code.html",
+        txn=pending.txn if pending else "",
+        asked_again=bool(pending and pending.asked_again),
+        cooldown_minutes=max(1, -(-cooldown // 60)),
+        error=error,
+    )
 
 
 @bp.get("/login/code")
@@ -95,15 +108,12 @@ def code_page() -> str | tuple[str, int] | BaseResponse:
     """Show the code form again for the sign-in under way, or say to start again."""
     if current_holder() is not None:
         return redirect(url_for("login.me"))
-    txn = request.cookies.get(PENDING_COOKIE, "")
     try:
-        pending = otp.pending(txn)
+        pending = otp.pending(request.cookies.get(PENDING_COOKIE, ""))
     except StoreUnavailable as caught:
         error = refusal(caught)
-        return render_template("holder/login_code.html", error=explain(error)), status_of(error)
-    if not pending:
-        return render_template("holder/login_code.html", txn="")
-    return render_template("holder/login_code.html", txn=txn)
+        return code_form(None, error=explain(error)), status_of(error)
+    return code_form(pending)
 
 
 @bp.post("/login/code")
