@@ -102,7 +102,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 class Phones:
-    """Opens pages on a phone, each in its own browser context, and records every request."""
+    """Opens pages on a phone or a desk, each in its own browser context; records every request."""
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
