@@ -33,6 +33,8 @@ CHROMIUM_ARGS = [
 ]
 # A phone: the screen of an iPhone 12–15 in CSS pixels, at twice the pixel density.
 PHONE_WIDTH, PHONE_HEIGHT, PHONE_SCALE = 390, 844, 2
+# An office computer's screen: a common laptop size, at one pixel per CSS pixel.
+DESK_WIDTH, DESK_HEIGHT = 1280, 800
 HERE = Path(__file__).parent
 
 
@@ -100,7 +102,7 @@ def live_server(tmp_path: Path) -> Iterator[LiveServer]:
 
 
 class Phones:
-    """Opens pages on a phone, each in its own browser context, and records every request."""
+    """Opens pages on a phone or a desk, each in its own browser context; records every request."""
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
@@ -116,6 +118,16 @@ class Phones:
             has_touch=True,
             locale=locale,
         )
+        return self._watch(context)
+
+    def open_desk(self, locale: str = "ar-KW") -> Page:
+        """Return a new page on an office computer's screen (no touch), recorded the same way."""
+        context = self.browser.new_context(
+            viewport={"width": DESK_WIDTH, "height": DESK_HEIGHT}, locale=locale
+        )
+        return self._watch(context)
+
+    def _watch(self, context: BrowserContext) -> Page:
         context.set_default_timeout(10_000)
         context.on("request", lambda request: self.requests.append(request.url))
         self.contexts.append(context)
@@ -144,3 +156,9 @@ def page(phones: Phones) -> Page:
 def page_en(phones: Phones) -> Page:
     """A page on a phone whose browser speaks English."""
     return phones.open("en-US")
+
+
+@pytest.fixture
+def desk_page(phones: Phones) -> Page:
+    """A page on an office computer whose browser speaks Arabic (Kuwait); requests recorded."""
+    return phones.open_desk("ar-KW")
