@@ -58,7 +58,7 @@ def test_our_words_are_in_arabic_and_english(client: FlaskClient) -> None:
     arabic, english = page(client, "ar"), page(client, "en")
     assert '<html lang="ar" dir="rtl">' in arabic and '<html lang="en" dir="ltr">' in english
     for en, ar in [
-        ("API documentation", "توثيق واجهة البرمجة"),
+        ("API documentation", "توثيق الواجهة البرمجية"),
         ("Authentication", "المصادقة"),
         ("Error codes", "رموز الأخطاء"),
         ("Request body", "جسم الطلب"),
