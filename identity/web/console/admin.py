@@ -19,6 +19,7 @@ from identity.documents import document_types
 from identity.errors import NotFound
 from identity.models import SCOPE_ATTRIBUTES, Agency, AuditEvent, StaffUser
 from identity.web import inputs
+from identity.web.console import audit_words
 from identity.web.console.pages import actor, current_staff, require_staff
 from identity.web.refusals import message_of, status_of
 
@@ -181,20 +182,24 @@ def key_retire(kid: str) -> tuple[str, int] | BaseResponse:
 def audit_log() -> tuple[str, int]:
     """Read the audit log, filtered, newest first, in pages."""
     before = inputs.whole_number(request.args.get("before", ""))
-    actions = db.session().scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    stored = db.session().scalars(select(AuditEvent.action).distinct())
+    # Every action the log can hold, and any older one it holds, named in the reader's language.
+    actions = sorted(
+        {*audit_words.ACTION_NAMES, *stored}, key=lambda a: audit_words.action_name(a).lower()
+    )
     try:
         filters = search.parse_filters(request.args)
     except ValueError:
         page = render_template(
             "staff/audit.html", events=[], filters=search.AuditFilters(), args=request.args,
-            actions=list(actions), error=MESSAGES["dates"], more=None,
+            actions=actions, error=MESSAGES["dates"], more=None, words=audit_words,
         )  # fmt: skip
         return page, 400
     found = search.audit_events(filters, before)
     more = found[-1].id if len(found) == search.PAGE else None
     page = render_template(
         "staff/audit.html", events=found, filters=filters, args=request.args,
-        actions=list(actions), error=None, more=more,
+        actions=actions, error=None, more=more, words=audit_words,
     )  # fmt: skip
     return page, 200
 

@@ -548,9 +548,9 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     with world.app_context():
         session = db.session()
         for i in range(60):
-            chain.record(session, "tester", "test.event", f"thing:{i}")
+            chain.record(session, "tester", "token.create", f"thing:{i}")
         session.commit()
-    page = admin.get("/staff/audit?action=test.event&lang=en")
+    page = admin.get("/staff/audit?action=token.create&lang=en")
     assert page.status_code == 200 and page.text.count("data-event=") == 50
     assert "thing:59" in page.text and "thing:9<" not in page.text
     older = page.text.split('<a href="?')[1].split('"')[0].replace("&amp;", "&")
@@ -560,7 +560,7 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     assert admin.get("/staff/audit?actor=tester").text.count("data-event=") == 50
     today = datetime.now(UTC).date()
     assert (
-        admin.get(f"/staff/audit?action=test.event&from={today}&to={today}").text.count(
+        admin.get(f"/staff/audit?action=token.create&from={today}&to={today}").text.count(
             "data-event="
         )
         == 50
