@@ -462,6 +462,10 @@ def test_create_an_agency_shows_its_key_once(admin: FlaskClient, world: Flask) -
         assert agency is not None and agency.scope == "name,status" and agency.rate_limit == 120
     listing = admin.get("/staff/agencies").text
     assert "Ministry of Social Affairs" in listing and key not in listing
+    # Regression: the English page joined the scope with an Arabic comma ("Name، Status").
+    english = admin.get("/staff/agencies?lang=en").text
+    assert "<td>Name, Status</td>" in english and "،" not in english
+    assert "<td>الاسم، الحالة</td>" in admin.get("/staff/agencies?lang=ar").text
     assert last_event(world).action == "agency.create"
 
 
