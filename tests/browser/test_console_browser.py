@@ -128,12 +128,15 @@ def test_sign_in_search_and_revoke(
         "data-credential-status", "active"
     )
 
-    # The reason is required: the browser itself refuses an empty one.
+    # Revoke is apart from suspend, and asks first: it cannot be undone.
+    desk.locator("[data-danger-zone] a.danger").click()
+    expect(desk.locator("[data-permanent]")).to_be_visible()
+    expect(desk.locator("[data-beneficiary]")).to_contain_text(words.name)
+    # The reason and the tick are required: the browser itself refuses the form without them.
     desk.locator("form.form button.danger").click()
-    expect(desk.locator("[data-credential-status]")).to_have_attribute(
-        "data-credential-status", "active"
-    )
+    expect(desk.locator("[data-permanent]")).to_be_visible()
     desk.get_by_label(words.reason).fill("Reported lost and misused")
+    desk.locator("form.form input[name=confirm]").check()
     desk.locator("form.form button.danger").click()
     expect(desk.get_by_role("status")).to_have_text(words.revoked)
     expect(desk.locator("[data-credential-status]")).to_have_attribute(

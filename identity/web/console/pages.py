@@ -48,6 +48,7 @@ MESSAGES = {
     "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
     "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
     "no-file": _l("Choose the PDF to upload."),
+    "confirm": _l("Tick the box to confirm: revoking cannot be undone."),
 }
 DONE = {
     "revoke": _l("The digital ID was revoked."),
@@ -337,20 +338,55 @@ def beneficiary(beneficiary_id: int) -> tuple[str, int]:
     return beneficiary_page(beneficiary_or_404(beneficiary_id))
 
 
+def credential_or_404(credential_id: str) -> Credential:
+    credential = credentials.by_id(db.session(), credential_id)
+    if credential is None:
+        raise NotFound()
+    return credential
+
+
+def revoke_page(
+    person: Beneficiary,
+    action: str,
+    document: Document | None = None,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> tuple[str, int]:
+    """The page that asks, before a revoke, whether the staff user means it: it is for good."""
+    page = render_template(
+        "staff/revoke.html", person=person, masked=civil_id.mask(person.civil_id),
+        document=document, action=action, error=error, reason=reason[:200],
+    )  # fmt: skip
+    return page, status
+
+
+@bp.get("/credentials/<credential_id>/revoke")
+@require_staff("revoke")
+def credential_revoke_confirm(credential_id: str) -> tuple[str, int]:
+    """Ask for confirmation before revoking a digital ID: it cannot be undone."""
+    credential = credential_or_404(credential_id)
+    person = beneficiary_or_404(credential.beneficiary_id)
+    action = url_for("console.change_credential", credential_id=credential.id, action="revoke")
+    return revoke_page(person, action)
+
+
 @bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")
 @require_staff("revoke")
 def change_credential(credential_id: str, action: str) -> tuple[str, int] | BaseResponse:
-    """Revoke, suspend or reinstate a digital ID with a mandatory reason."""
+    """Revoke (once confirmed), suspend or reinstate a digital ID with a mandatory reason."""
     session = db.session()
-    credential = credentials.by_id(session, credential_id)
-    if credential is None:
-        raise NotFound()
+    credential = credential_or_404(credential_id)
     reason = request.form.get("reason", "")
+    person = beneficiary_or_404(credential.beneficiary_id)
+    if action == "revoke" and request.form.get("confirm") != "yes":
+        return revoke_page(person, request.path, None, 400, str(MESSAGES["confirm"]), reason)
     try:
         credentials.change_status(session, credential, action, reason, actor())
     except credentials.StatusRefused as refused:
         message = message_of(refused, str(MESSAGES["reason"]))
-        person = beneficiary_or_404(credential.beneficiary_id)
+        if action == "revoke":
+            return revoke_page(person, request.path, None, status_of(refused), message, reason)
         return beneficiary_page(person, status_of(refused), message, reason=reason)
     return redirect(
         url_for("console.beneficiary", beneficiary_id=credential.beneficiary_id, done=action)
@@ -402,18 +438,31 @@ def document_pdf(document_id: int) -> Response:
     return pdf_response(document_or_404(document_id))
 
 
+@bp.get("/documents/<int:document_id>/revoke")
+@require_staff("revoke")
+def document_revoke_confirm(document_id: int) -> tuple[str, int]:
+    """Ask for confirmation before revoking a document: it cannot be undone."""
+    document = document_or_404(document_id)
+    person = beneficiary_or_404(document.beneficiary_id)
+    action = url_for("console.revoke_document", document_id=document.id)
+    return revoke_page(person, action, document)
+
+
 @bp.post("/documents/<int:document_id>/revoke")
 @require_staff("revoke")
 def revoke_document(document_id: int) -> tuple[str, int] | BaseResponse:
-    """Revoke a document with a mandatory reason."""
+    """Revoke a document, once confirmed, with a mandatory reason."""
     session = db.session()
     document = document_or_404(document_id)
+    person = beneficiary_or_404(document.beneficiary_id)
+    reason = request.form.get("reason", "")
+    if request.form.get("confirm") != "yes":
+        return revoke_page(person, request.path, document, 400, str(MESSAGES["confirm"]), reason)
     try:
-        documents.revoke(session, document, request.form.get("reason", ""), actor())
+        documents.revoke(session, document, reason, actor())
     except documents.InvalidDocument as invalid:
-        person = beneficiary_or_404(document.beneficiary_id)
         message = message_of(invalid, str(MESSAGES["reason"]))
-        return beneficiary_page(person, status_of(invalid), message)
+        return revoke_page(person, request.path, document, status_of(invalid), message, reason)
     return redirect(
         url_for(
             "console.beneficiary", beneficiary_id=document.beneficiary_id, done="document-revoke"

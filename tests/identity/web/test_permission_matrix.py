@@ -57,6 +57,8 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/staff/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>"):
         "revoke",
     ("POST", "/staff/documents/<int:document_id>/revoke"): "revoke",
+    ("GET", "/staff/credentials/<credential_id>/revoke"): "revoke",
+    ("GET", "/staff/documents/<int:document_id>/revoke"): "revoke",
     ("POST", "/staff/beneficiaries/<int:beneficiary_id>/documents"): "issue",
     ("POST", "/staff/agencies"): "manage_agencies",
     ("POST", "/staff/agencies/<int:agency_id>/rotate"): "manage_agencies",
