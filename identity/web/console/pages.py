@@ -33,6 +33,7 @@ from identity.models import (
     VerificationEvent,
 )
 from identity.signin import sessions
+from identity.web import exports
 from identity.web.http import pdf_response
 from identity.web.refusals import message_of, status_of
 
@@ -322,7 +323,7 @@ def beneficiary_page(
         masked=civil_id.mask(person.civil_id),
         credential=credentials.current(session, person.id),
         documents=documents.for_beneficiary(session, person.id),
-        events=verifications.events(person.id),
+        checks=verifications.history(person.id),
         document_types=document_types.list_types(session),
         error=error,
         done=DONE.get(request.args.get("done", "")),
@@ -369,6 +370,18 @@ def credential_revoke_confirm(credential_id: str) -> tuple[str, int]:
     person = beneficiary_or_404(credential.beneficiary_id)
     action = url_for("console.change_credential", credential_id=credential.id, action="revoke")
     return revoke_page(person, action)
+
+
+@bp.get("/beneficiaries/<int:beneficiary_id>/verifications.csv")
+@require_staff("read")
+def verifications_csv(beneficiary_id: int) -> Response:
+    """Download every check of a beneficiary's ID and documents (at most EXPORT_LIMIT rows)."""
+    person = beneficiary_or_404(beneficiary_id)
+    limit = verifications.EXPORT_LIMIT
+    found = verifications.history(person.id, limit=limit + 1)
+    rows = exports.verification_rows(found, public=False, limit=limit)
+    filename = f"verifications-{person.id}.csv"
+    return exports.csv_response(filename, exports.verification_header(), rows)
 
 
 @bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")

@@ -54,6 +54,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/staff/document-types"): "read",
     ("POST", "/staff/document-types"): "manage_document_types",
     ("GET", "/staff/audit"): "read",
+    ("GET", "/staff/audit.csv"): "read",
+    ("GET", "/staff/beneficiaries/<int:beneficiary_id>/verifications.csv"): "read",
     ("POST", "/staff/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>"):
         "revoke",
     ("POST", "/staff/documents/<int:document_id>/revoke"): "revoke",
