@@ -276,24 +276,54 @@ def dashboard() -> str:
     return render_template("staff/dashboard.html", figures=shown, peak=peak)
 
 
-def search(query: str) -> list[Beneficiary]:
-    """Find beneficiaries by civil ID (any spelling), file number or part of a name."""
+CIVIL_ID_DIGITS = 12
+SEARCH_MIN_DIGITS = 4  # fewer digits of a civil ID would match too many people to be of use
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found: at most SEARCH_LIMIT people, whether there were more, and a hint."""
+
+    people: list[Beneficiary]
+    more: bool
+    too_short: bool = False
+
+
+def search(query: str) -> Found:
+    """Find beneficiaries by civil ID (all 12 digits, its first digits or its last four), file
+    number or part of a name, SEARCH_LIMIT at most (one more is read to say there are more).
+
+    Every civil-ID condition uses an index on PostgreSQL and SQLite: the whole number and a
+    prefix (a range) the unique index of civil_id, the last four the expression index of
+    migration 0009.
+    """
     query = query.strip()[:120]
     if not query:
-        return []
-    statement = select(Beneficiary).order_by(Beneficiary.full_name_en).limit(SEARCH_LIMIT)
+        return Found([], False)
+    statement = select(Beneficiary).order_by(Beneficiary.full_name_en).limit(SEARCH_LIMIT + 1)
+    too_short = False
     try:
         canonical = civil_id.parse(query)
     except civil_id.InvalidCivilId:
         digits = civil_id.normalize_digits(query)
         conditions = [Beneficiary.file_number == digits]
-        if len(query) >= 2:
+        compact = digits.replace(" ", "").replace("-", "")
+        if compact.isascii() and compact.isdigit():
+            digits = compact
+            if SEARCH_MIN_DIGITS <= len(digits) <= CIVIL_ID_DIGITS:
+                highest = digits + "9" * (CIVIL_ID_DIGITS - len(digits))
+                conditions.append(Beneficiary.civil_id.between(digits, highest))
+                if len(digits) == SEARCH_MIN_DIGITS:
+                    conditions.append(func.substr(Beneficiary.civil_id, 9, 4) == digits)
+            too_short = len(digits) < SEARCH_MIN_DIGITS
+        elif len(query) >= 2:
             for column in (Beneficiary.full_name_ar, Beneficiary.full_name_en):
                 conditions.append(func.lower(column).contains(query.lower(), autoescape=True))
         statement = statement.where(or_(*conditions))
     else:
         statement = statement.where(Beneficiary.civil_id == canonical)
-    return list(db.session().scalars(statement))
+    people = list(db.session().scalars(statement))
+    return Found(people[:SEARCH_LIMIT], len(people) > SEARCH_LIMIT, too_short)
 
 
 @bp.get("/search")
@@ -302,7 +332,10 @@ def search_page() -> str:
     """Search the register."""
     query = request.args.get("q", "")
     found = search(query) if query.strip() else None
-    return render_template("staff/search.html", q=query[:120], found=found, limit=SEARCH_LIMIT)
+    return render_template(
+        "staff/search.html", q=query[:120], found=found, limit=SEARCH_LIMIT,
+        min_digits=SEARCH_MIN_DIGITS, mask=civil_id.mask,
+    )  # fmt: skip
 
 
 def beneficiary_or_404(beneficiary_id: int) -> Beneficiary:

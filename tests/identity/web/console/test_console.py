@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from identity import db, signing
+from identity import civil_id, db, signing
 from identity.access import agencies
 from identity.audit import chain
 from identity.models import Agency, AuditEvent, Credential, Document, StaffUser, VerificationEvent
@@ -762,3 +762,58 @@ def test_revoking_a_document_asks_first_and_says_it_is_for_good(
     with world.app_context():
         assert db.session().get(Document, document_id).status == "valid"  # type: ignore[union-attr]
     assert admin.get("/staff/documents/999999/revoke").status_code == 404
+
+
+# Search by part of a civil ID
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("2880", [FATIMA]),  # a prefix of four
+        ("28802012", [FATIMA]),  # a longer prefix
+        ("٢٤٦٠٧", [NASSER]),  # a prefix in Arabic-Indic digits
+        ("2596", [FATIMA]),  # the last four
+        ("7798", [NASSER]),
+        ("2460 7018", [NASSER]),  # spaced as people copy it
+        ("0201", []),  # four digits from the middle match nothing
+        ("1234", []),
+    ],
+)
+def test_search_by_part_of_a_civil_id(
+    admin: FlaskClient, world: Flask, query: str, found: list
+) -> None:
+    add_people(world, NASSER)
+    page = admin.get("/staff/search", query_string={"q": query, "lang": "en"}).text
+    for person in (FATIMA, NASSER):
+        assert (person.full_name_en in page) == (person in found)
+        assert person.civil_id not in page  # the results show the civil ID masked
+    if found:
+        assert f'<bdi dir="ltr" data-civil-id>********{found[0].civil_id[-4:]}</bdi>' in page
+    else:
+        assert "Nobody matches this search." in page
+
+
+def test_too_few_digits_say_how_many(admin: FlaskClient, world: Flask) -> None:
+    page = admin.get("/staff/search", query_string={"q": "288", "lang": "en"}).text
+    assert "type at least 4 of its digits" in page and FATIMA.full_name_en not in page
+    arabic = admin.get("/staff/search", query_string={"q": "288", "lang": "ar"}).text
+    assert "اكتب 4 من أرقامه على الأقل" in arabic
+
+
+def test_more_matches_than_shown_say_refine(admin: FlaskClient, world: Flask) -> None:
+    from identity.register.beneficiaries import Record
+
+    records = []
+    for n in range(80):
+        first11 = f"2880201{n:04d}"
+        check = civil_id.check_digit(first11)
+        if check is not None and check <= 9:
+            records.append(Record(first11 + str(check), f"7{n:05d}", "مستفيد تجريبي",
+                                  f"Test Person {n:02d}", "+96551234567", "active"))  # fmt: skip
+    add_people(world, *records)
+    assert len(records) > 51
+    page = admin.get("/staff/search", query_string={"q": "28802", "lang": "en"}).text
+    assert page.count("data-civil-id") == 50 and "More than 50 match" in page
+    few = admin.get("/staff/search", query_string={"q": FATIMA.civil_id, "lang": "en"}).text
+    assert "More than" not in few and few.count("data-civil-id") == 1
