@@ -125,11 +125,21 @@ def test_the_audit_page_and_its_filter_speak_arabic_and_english(world: Flask) ->
     form_post(admin, f"/staff/beneficiaries/{person_id(world)}",
               f"/staff/credentials/{cred.id}/suspend", reason="Lost phone")  # fmt: skip
     arabic = admin.get("/staff/audit?lang=ar").text
-    assert "تعليق الهوية الرقمية" in arabic and "الموظف admin-" in arabic
+    assert "تعليق الهوية الرقمية" in arabic and 'الموظف <bdi dir="ltr">admin-' in arabic
     assert "الحالة قبل: <bdi>سارية</bdi>" in arabic and "السبب: <bdi>Lost phone</bdi>" in arabic
     assert '<option value="otp.sent">إرسال رمز الدخول برسالة نصية</option>' in arabic
     assert '{"' not in arabic and ">credential.suspend<" not in arabic
     english = admin.get("/staff/audit?lang=en&action=credential.suspend").text
     assert english.count("data-event=") == 1 and "Digital ID suspended" in english
-    assert "Staff member admin-" in english and "Status after: <bdi>Suspended</bdi>" in english
+    assert 'Staff member <bdi dir="ltr">admin-' in english
+    assert "Status after: <bdi>Suspended</bdi>" in english
     assert '<option value="credential.suspend" selected>Digital ID suspended</option>' in english
+
+
+def test_names_on_the_page_stay_left_to_right_and_escaped(app: Flask) -> None:
+    with app.test_request_context("/?lang=ar"):
+        assert (
+            audit_words.party_markup("staff:demo-admin") == 'الموظف <bdi dir="ltr">demo-admin</bdi>'
+        )
+        assert "&lt;b&gt;" in audit_words.party_markup("staff:<b>x")
+        assert "&lt;b&gt;" in audit_words.party_markup("<b>:x")
