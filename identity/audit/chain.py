@@ -37,6 +37,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
 from identity import clock
+from identity.audit.actions import ACTIONS
 from identity.civil_id import mask, normalize_digits
 from identity.models import AuditEvent
 
@@ -191,6 +192,8 @@ def _check_value(value: Any, where: str) -> None:
 def _check_field(name: str, value: str) -> None:
     if not isinstance(value, str) or not value:
         raise ValueError(f"audit {name} must be non-empty text")
+    if name == "action" and value not in ACTIONS:
+        raise ValueError(f"audit action {value!r} is not in the registry (identity.audit.actions)")
     if len(value) > _MAX_LENGTHS[name]:
         raise ValueError(f"audit {name} is longer than {_MAX_LENGTHS[name]} characters")
     if _holds_full_civil_id(value):

@@ -128,12 +128,19 @@ def test_sign_in_search_and_revoke(
         "data-credential-status", "active"
     )
 
-    # The reason is required: the browser itself refuses an empty one.
+    # Revoke is apart from suspend, and asks first: it cannot be undone.
+    shot = screenshot(desk, tmp_path / "beneficiary.png", desk.locator("h1"), words.dir)
+    keep(shot, f"console-beneficiary-active-{lang}.png")
+    desk.locator("[data-danger-zone] a.danger").click()
+    expect(desk.locator("[data-permanent]")).to_be_visible()
+    expect(desk.locator("[data-beneficiary]")).to_contain_text(words.name)
+    shot = screenshot(desk, tmp_path / "revoke.png", desk.locator("h1"), words.dir)
+    keep(shot, f"console-revoke-confirm-{lang}.png")
+    # The reason and the tick are required: the browser itself refuses the form without them.
     desk.locator("form.form button.danger").click()
-    expect(desk.locator("[data-credential-status]")).to_have_attribute(
-        "data-credential-status", "active"
-    )
+    expect(desk.locator("[data-permanent]")).to_be_visible()
     desk.get_by_label(words.reason).fill("Reported lost and misused")
+    desk.locator("form.form input[name=confirm]").check()
     desk.locator("form.form button.danger").click()
     expect(desk.get_by_role("status")).to_have_text(words.revoked)
     expect(desk.locator("[data-credential-status]")).to_have_attribute(
@@ -143,6 +150,13 @@ def test_sign_in_search_and_revoke(
     keep(shot, f"console-beneficiary-{lang}.png")
     with app.app_context():
         assert credentials.current(db.session(), person.id).status == "revoked"  # type: ignore[union-attr]
+
+    # The audit log says it in words: the action, the staff member, the details.
+    desk.goto(f"{live_server.url}/staff/audit{words.query}")
+    expect(desk.locator("[data-action='credential.revoke']").first).to_be_visible()
+    assert "credential.revoke" not in desk.locator("table.audit").inner_text()
+    shot = screenshot(desk, tmp_path / "audit.png", desk.locator("h1"), words.dir)
+    keep(shot, f"console-audit-{lang}.png")
 
     desk.get_by_role("button", name=words.sign_out).click()
     expect(desk.locator("#username")).to_be_visible()

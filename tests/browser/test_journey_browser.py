@@ -121,7 +121,9 @@ def test_sign_in_show_scan_revoke_scan_document_and_who_checked_me(
     console_sign_in(office, server, words)
     office.goto(f"{server.url}/staff/search?q={FATIMA.civil_id}&lang={words.lang}")
     office.get_by_role("link", name=words.name).click()
+    office.locator("[data-danger-zone] a.danger").click()  # revoke asks first: it is for good
     office.locator("#reason").fill("Reported lost and misused")
+    office.locator("form.form input[name=confirm]").check()
     office.locator("form.form button.danger").click()
     expect(office.get_by_role("status")).to_have_text(words.revoked_notice)
 

@@ -33,6 +33,7 @@ from identity.models import (
     VerificationEvent,
 )
 from identity.signin import sessions
+from identity.web import exports
 from identity.web.http import pdf_response
 from identity.web.i18n import stay_on
 from identity.web.refusals import message_of, status_of
@@ -49,6 +50,7 @@ MESSAGES = {
     "reason": _l("Give a reason of 3 to 200 characters, on one line, without control characters."),
     "document-fields": _l("Choose a type, and give a title and an office of 2 characters or more."),
     "no-file": _l("Choose the PDF to upload."),
+    "confirm": _l("Tick the box to confirm: revoking cannot be undone."),
 }
 DONE = {
     "revoke": _l("The digital ID was revoked."),
@@ -267,24 +269,54 @@ def dashboard() -> str:
     return render_template("staff/dashboard.html", figures=shown, peak=peak)
 
 
-def search(query: str) -> list[Beneficiary]:
-    """Find beneficiaries by civil ID (any spelling), file number or part of a name."""
+CIVIL_ID_DIGITS = 12
+SEARCH_MIN_DIGITS = 4  # fewer digits of a civil ID would match too many people to be of use
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found: at most SEARCH_LIMIT people, whether there were more, and a hint."""
+
+    people: list[Beneficiary]
+    more: bool
+    too_short: bool = False
+
+
+def search(query: str) -> Found:
+    """Find beneficiaries by civil ID (all 12 digits, its first digits or its last four), file
+    number or part of a name, SEARCH_LIMIT at most (one more is read to say there are more).
+
+    Every civil-ID condition uses an index on PostgreSQL and SQLite: the whole number and a
+    prefix (a range) the unique index of civil_id, the last four the expression index of
+    migration 0009.
+    """
     query = query.strip()[:120]
     if not query:
-        return []
-    statement = select(Beneficiary).order_by(Beneficiary.full_name_en).limit(SEARCH_LIMIT)
+        return Found([], False)
+    statement = select(Beneficiary).order_by(Beneficiary.full_name_en).limit(SEARCH_LIMIT + 1)
+    too_short = False
     try:
         canonical = civil_id.parse(query)
     except civil_id.InvalidCivilId:
         digits = civil_id.normalize_digits(query)
         conditions = [Beneficiary.file_number == digits]
-        if len(query) >= 2:
+        compact = digits.replace(" ", "").replace("-", "")
+        if compact.isascii() and compact.isdigit():
+            digits = compact
+            if SEARCH_MIN_DIGITS <= len(digits) <= CIVIL_ID_DIGITS:
+                highest = digits + "9" * (CIVIL_ID_DIGITS - len(digits))
+                conditions.append(Beneficiary.civil_id.between(digits, highest))
+                if len(digits) == SEARCH_MIN_DIGITS:
+                    conditions.append(func.substr(Beneficiary.civil_id, 9, 4) == digits)
+            too_short = len(digits) < SEARCH_MIN_DIGITS
+        elif len(query) >= 2:
             for column in (Beneficiary.full_name_ar, Beneficiary.full_name_en):
                 conditions.append(func.lower(column).contains(query.lower(), autoescape=True))
         statement = statement.where(or_(*conditions))
     else:
         statement = statement.where(Beneficiary.civil_id == canonical)
-    return list(db.session().scalars(statement))
+    people = list(db.session().scalars(statement))
+    return Found(people[:SEARCH_LIMIT], len(people) > SEARCH_LIMIT, too_short)
 
 
 @bp.get("/search")
@@ -293,7 +325,10 @@ def search_page() -> str:
     """Search the register."""
     query = request.args.get("q", "")
     found = search(query) if query.strip() else None
-    return render_template("staff/search.html", q=query[:120], found=found, limit=SEARCH_LIMIT)
+    return render_template(
+        "staff/search.html", q=query[:120], found=found, limit=SEARCH_LIMIT,
+        min_digits=SEARCH_MIN_DIGITS, mask=civil_id.mask,
+    )  # fmt: skip
 
 
 def beneficiary_or_404(beneficiary_id: int) -> Beneficiary:
@@ -315,7 +350,7 @@ def beneficiary_page(
         masked=civil_id.mask(person.civil_id),
         credential=credentials.current(session, person.id),
         documents=documents.for_beneficiary(session, person.id),
-        events=verifications.events(person.id),
+        checks=verifications.history(person.id),
         document_types=document_types.list_types(session),
         error=error,
         done=DONE.get(request.args.get("done", "")),
@@ -331,20 +366,67 @@ def beneficiary(beneficiary_id: int) -> tuple[str, int]:
     return beneficiary_page(beneficiary_or_404(beneficiary_id))
 
 
+def credential_or_404(credential_id: str) -> Credential:
+    credential = credentials.by_id(db.session(), credential_id)
+    if credential is None:
+        raise NotFound()
+    return credential
+
+
+def revoke_page(
+    person: Beneficiary,
+    action: str,
+    document: Document | None = None,
+    status: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> tuple[str, int]:
+    """The page that asks, before a revoke, whether the staff user means it: it is for good."""
+    page = render_template(
+        "staff/revoke.html", person=person, masked=civil_id.mask(person.civil_id),
+        document=document, action=action, error=error, reason=reason[:200],
+    )  # fmt: skip
+    return page, status
+
+
+@bp.get("/credentials/<credential_id>/revoke")
+@require_staff("revoke")
+def credential_revoke_confirm(credential_id: str) -> tuple[str, int]:
+    """Ask for confirmation before revoking a digital ID: it cannot be undone."""
+    credential = credential_or_404(credential_id)
+    person = beneficiary_or_404(credential.beneficiary_id)
+    action = url_for("console.change_credential", credential_id=credential.id, action="revoke")
+    return revoke_page(person, action)
+
+
+@bp.get("/beneficiaries/<int:beneficiary_id>/verifications.csv")
+@require_staff("read")
+def verifications_csv(beneficiary_id: int) -> Response:
+    """Download every check of a beneficiary's ID and documents (at most EXPORT_LIMIT rows)."""
+    person = beneficiary_or_404(beneficiary_id)
+    limit = verifications.EXPORT_LIMIT
+    found = verifications.history(person.id, limit=limit + 1)
+    rows = exports.verification_rows(found, public=False, limit=limit)
+    filename = f"verifications-{person.id}.csv"
+    return exports.csv_response(filename, exports.verification_header(), rows)
+
+
 @bp.post("/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>")
 @require_staff("revoke")
 def change_credential(credential_id: str, action: str) -> tuple[str, int] | BaseResponse:
-    """Revoke, suspend or reinstate a digital ID with a mandatory reason."""
+    """Revoke (once confirmed), suspend or reinstate a digital ID with a mandatory reason."""
     session = db.session()
-    credential = credentials.by_id(session, credential_id)
-    if credential is None:
-        raise NotFound()
+    credential = credential_or_404(credential_id)
     reason = request.form.get("reason", "")
+    person = beneficiary_or_404(credential.beneficiary_id)
+    if action == "revoke" and request.form.get("confirm") != "yes":
+        return revoke_page(person, request.path, None, 400, str(MESSAGES["confirm"]), reason)
     try:
         credentials.change_status(session, credential, action, reason, actor())
     except credentials.StatusRefused as refused:
         message = message_of(refused, str(MESSAGES["reason"]))
-        person = beneficiary_or_404(credential.beneficiary_id)
+        if action == "revoke":
+            return revoke_page(person, request.path, None, status_of(refused), message, reason)
         return beneficiary_page(person, status_of(refused), message, reason=reason)
     return redirect(
         url_for("console.beneficiary", beneficiary_id=credential.beneficiary_id, done=action)
@@ -397,18 +479,31 @@ def document_pdf(document_id: int) -> Response:
     return pdf_response(document_or_404(document_id))
 
 
+@bp.get("/documents/<int:document_id>/revoke")
+@require_staff("revoke")
+def document_revoke_confirm(document_id: int) -> tuple[str, int]:
+    """Ask for confirmation before revoking a document: it cannot be undone."""
+    document = document_or_404(document_id)
+    person = beneficiary_or_404(document.beneficiary_id)
+    action = url_for("console.revoke_document", document_id=document.id)
+    return revoke_page(person, action, document)
+
+
 @bp.post("/documents/<int:document_id>/revoke")
 @require_staff("revoke")
 def revoke_document(document_id: int) -> tuple[str, int] | BaseResponse:
-    """Revoke a document with a mandatory reason."""
+    """Revoke a document, once confirmed, with a mandatory reason."""
     session = db.session()
     document = document_or_404(document_id)
+    person = beneficiary_or_404(document.beneficiary_id)
+    reason = request.form.get("reason", "")
+    if request.form.get("confirm") != "yes":
+        return revoke_page(person, request.path, document, 400, str(MESSAGES["confirm"]), reason)
     try:
-        documents.revoke(session, document, request.form.get("reason", ""), actor())
+        documents.revoke(session, document, reason, actor())
     except documents.InvalidDocument as invalid:
-        person = beneficiary_or_404(document.beneficiary_id)
         message = message_of(invalid, str(MESSAGES["reason"]))
-        return beneficiary_page(person, status_of(invalid), message)
+        return revoke_page(person, request.path, document, status_of(invalid), message, reason)
     return redirect(
         url_for(
             "console.beneficiary", beneficiary_id=document.beneficiary_id, done="document-revoke"

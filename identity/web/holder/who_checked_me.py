@@ -6,8 +6,7 @@ from flask import Blueprint, Response, jsonify, render_template, request
 
 from identity.audit import verifications
 from identity.clock import api_time
-from identity.models import VerificationEvent
-from identity.web import inputs
+from identity.web import exports, inputs
 from identity.web.gates import require_holder
 from identity.web.holder.guards import current_holder, signed_in
 
@@ -19,7 +18,8 @@ def before_arg() -> int | None:
     return inputs.whole_number(request.args.get("before", ""))
 
 
-def as_json(event: VerificationEvent) -> dict[str, Any]:
+def as_json(check: verifications.Check) -> dict[str, Any]:
+    event, document = check.event, check.document
     return {
         "id": event.id,
         "at": api_time(event.at),
@@ -28,6 +28,11 @@ def as_json(event: VerificationEvent) -> dict[str, Any]:
         "kind": event.kind,
         "result": event.result,
         "channel": event.channel,
+        "document": (
+            {"number": document.number, "title": document.title, "type": document.type}
+            if document is not None
+            else None
+        ),
     }
 
 
@@ -37,22 +42,34 @@ def page() -> str:
     """Show who checked me, when, why and what they were told."""
     holder = current_holder()
     assert holder is not None
-    found = verifications.events(holder.beneficiary_id, before_arg())
+    found = verifications.history(holder.beneficiary_id, before_arg())
     return render_template(
         "holder/verifications.html",
-        events=found,
-        more=found[-1].id if len(found) == verifications.PAGE else None,
+        checks=found,
+        more=found[-1].event.id if len(found) == verifications.PAGE else None,
     )
+
+
+@bp.get("/me/verifications.csv")
+@signed_in
+def download() -> Response:
+    """Download my whole history (at most EXPORT_LIMIT rows): only ever my own."""
+    holder = current_holder()
+    assert holder is not None
+    limit = verifications.EXPORT_LIMIT
+    found = verifications.history(holder.beneficiary_id, limit=limit + 1)
+    rows = exports.verification_rows(found, public=True, limit=limit)
+    return exports.csv_response("my-verifications.csv", exports.verification_header(), rows)
 
 
 @bp.get("/api/v1/me/verifications")
 def api() -> Response:
     """Give the app the same list; page with ?before=<id of the last one>."""
     holder = require_holder()
-    found = verifications.events(holder.beneficiary_id, before_arg())
+    found = verifications.history(holder.beneficiary_id, before_arg())
     return jsonify(
         {
-            "verifications": [as_json(e) for e in found],
-            "next": found[-1].id if len(found) == verifications.PAGE else None,
+            "verifications": [as_json(c) for c in found],
+            "next": found[-1].event.id if len(found) == verifications.PAGE else None,
         }
     )

@@ -25,7 +25,7 @@ def append(app: Flask, count: int, start: int = 1) -> None:
     with app.app_context():
         for n in range(start, start + count):
             with db.transaction() as session:
-                chain.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
+                chain.record(session, "staff:alice", "key.rotate", f"item:{n}", {"n": n})
 
 
 def rows(app: Flask) -> list[AuditEvent]:
@@ -107,7 +107,7 @@ def test_times_are_hashed_in_utc_whatever_the_session_time_zone(any_app: Flask) 
         if session.connection().dialect.name == "postgresql":
             session.execute(text("SET LOCAL TIME ZONE 'Asia/Kuwait'"))
         for n in range(3):
-            chain.record(session, "staff:alice", "test.append", f"item:{n}")
+            chain.record(session, "staff:alice", "key.rotate", f"item:{n}")
         assert chain.verify_chain(session) == chain.VerifyResult(ok=True, checked=3)
 
 
@@ -123,7 +123,7 @@ def test_record_does_not_commit_for_the_caller(any_app: Flask) -> None:
     with any_app.app_context():
         engine = db.get_db().engine
         with Session(engine) as writer:
-            chain.record(writer, "staff:alice", "test.append", "item:1")
+            chain.record(writer, "staff:alice", "key.rotate", "item:1")
             with Session(engine) as reader:
                 assert reader.scalar(select(func.count()).select_from(AuditEvent)) == 0
             writer.commit()
@@ -266,14 +266,14 @@ def test_an_inserted_forged_row_is_caught(any_app: Flask, rehashed: bool, broken
     second = rows(any_app)[1]
     details = '{"n":99}'
     forged_hash = (
-        chain.compute_hash(second.hash, second.at, "staff:alice", "test.append", "item:x", details)
+        chain.compute_hash(second.hash, second.at, "staff:alice", "key.rotate", "item:x", details)
         if rehashed
         else "f" * 64
     )
     execute(
         any_app,
         "INSERT INTO audit_events (id, at, actor, action, subject, details, prev_hash, hash)"
-        " SELECT 25, at, 'staff:alice', 'test.append', 'item:x', :details, hash, :hash"
+        " SELECT 25, at, 'staff:alice', 'key.rotate', 'item:x', :details, hash, :hash"
         " FROM audit_events WHERE id = 20",
         details=details,
         hash=forged_hash,
@@ -316,16 +316,16 @@ def test_cli_verify_exits_1_and_names_the_broken_entry(any_app: Flask) -> None:
 def test_a_detail_key_naming_a_secret_is_refused(app: Flask, key: str) -> None:
     with app.app_context(), db.transaction() as session:
         with pytest.raises(ValueError, match="secret"):
-            chain.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
+            chain.record(session, "staff:alice", "key.rotate", "item:1", {key: "x"})
         with pytest.raises(ValueError, match="secret"):
-            chain.record(session, "staff:alice", "test.append", "item:1", {"sms": {key: "x"}})
+            chain.record(session, "staff:alice", "key.rotate", "item:1", {"sms": {key: "x"}})
     assert count_events(app) == 0
 
 
 @pytest.mark.parametrize("key", ["reason", "kid", "key_id", "status", "purpose", "possession"])
 def test_ordinary_detail_keys_are_kept(app: Flask, key: str) -> None:
     with app.app_context(), db.transaction() as session:
-        chain.record(session, "staff:alice", "test.append", "item:1", {key: "x"})
+        chain.record(session, "staff:alice", "key.rotate", "item:1", {key: "x"})
     assert json.loads(rows(app)[0].details) == {key: "x"}
 
 
@@ -396,7 +396,7 @@ def test_concurrent_appends_keep_one_chain(any_app: Flask) -> None:
             start.wait()
             for n in range(per_thread):
                 with Session(engine) as session, session.begin():
-                    chain.record(session, f"thread:{number}", "test.append", f"item:{n}")
+                    chain.record(session, f"thread:{number}", "key.rotate", f"item:{n}")
         except BaseException as exc:
             errors.append(exc)
 
@@ -442,7 +442,8 @@ def test_a_civil_id_typed_into_a_reason_is_masked_not_refused(any_app: Flask) ->
 
 def entries(start: int, count: int) -> list[chain.Entry]:
     return [
-        chain.Entry("cli", "test.batch", f"item:{n}", {"n": n}) for n in range(start, start + count)
+        chain.Entry("cli", "beneficiary.update", f"item:{n}", {"n": n})
+        for n in range(start, start + count)
     ]
 
 
@@ -454,7 +455,7 @@ def test_a_batch_links_like_single_appends_around_it(any_app: Flask) -> None:
     append(any_app, 1, start=7)
     with any_app.app_context(), db.transaction() as session:
         chain.record_many(session, entries(8, 3))
-        chain.record(session, "staff:alice", "test.append", "item:11", {"n": 11})
+        chain.record(session, "staff:alice", "key.rotate", "item:11", {"n": 11})
     events = rows(any_app)
     assert [json.loads(e.details)["n"] for e in events] == list(range(1, 12))
     assert [e.prev_hash for e in events] == [chain.GENESIS, *(e.hash for e in events[:-1])]
@@ -500,8 +501,8 @@ def test_a_row_deleted_inside_a_batch_is_found(any_app: Flask) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        chain.Entry("cli", "test.batch", "item:x", {"otp": "123456"}),
-        chain.Entry("cli", "test.batch", "beneficiary:288020122596"),
+        chain.Entry("cli", "beneficiary.update", "item:x", {"otp": "123456"}),
+        chain.Entry("cli", "beneficiary.update", "beneficiary:288020122596"),
         chain.Entry("cli", "", "item:x"),
     ],
 )

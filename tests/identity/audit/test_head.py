@@ -27,7 +27,7 @@ def append(app: Flask, count: int, start: int = 1) -> None:
     with app.app_context():
         for n in range(start, start + count):
             with db.transaction() as session:
-                chain.record(session, "staff:alice", "test.append", f"item:{n}", {"n": n})
+                chain.record(session, "staff:alice", "key.rotate", f"item:{n}", {"n": n})
 
 
 def published(client: FlaskClient) -> dict[str, Any]:

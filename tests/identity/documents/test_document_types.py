@@ -297,3 +297,21 @@ def test_migration_0007_keeps_existing_documents_and_their_files(any_app: Flask)
         document = session.get(Document, 1)
         assert document is not None and document.type == "letter"
         assert len(document_types.list_types(session)) == len(INITIAL)
+
+
+def test_each_document_type_has_one_english_name() -> None:
+    """Regression: the catalogue called eligibility_endorsement "Endorsement of eligibility"
+    while its row says "Eligibility endorsement"; no other English name of a type is left."""
+    from pathlib import Path
+
+    from babel.messages.pofile import read_po
+
+    folder = Path(__file__).resolve().parents[3] / "verification/translations"
+    by_arabic = {arabic: english for arabic, english in INITIAL.values()}
+    for path in (folder / "ar/LC_MESSAGES/messages.po", folder / "messages.pot"):
+        with path.open("rb") as handle:
+            catalogue = read_po(handle)
+        for message in catalogue:
+            english = by_arabic.get(message.string) if message.string else None
+            assert english is None or message.id == english, (path.name, message.id)
+            assert message.id not in {"Endorsement of eligibility", "Certificate of entitlement"}

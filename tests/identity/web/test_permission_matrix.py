@@ -54,9 +54,13 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/staff/document-types"): "read",
     ("POST", "/staff/document-types"): "manage_document_types",
     ("GET", "/staff/audit"): "read",
+    ("GET", "/staff/audit.csv"): "read",
+    ("GET", "/staff/beneficiaries/<int:beneficiary_id>/verifications.csv"): "read",
     ("POST", "/staff/credentials/<credential_id>/<any(revoke, suspend, reinstate):action>"):
         "revoke",
     ("POST", "/staff/documents/<int:document_id>/revoke"): "revoke",
+    ("GET", "/staff/credentials/<credential_id>/revoke"): "revoke",
+    ("GET", "/staff/documents/<int:document_id>/revoke"): "revoke",
     ("POST", "/staff/beneficiaries/<int:beneficiary_id>/documents"): "issue",
     ("POST", "/staff/agencies"): "manage_agencies",
     ("POST", "/staff/agencies/<int:agency_id>/rotate"): "manage_agencies",

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from identity import clock, db, signing
+from identity import civil_id, clock, db, signing
 from identity.access import agencies
 from identity.audit import chain
 from identity.models import Agency, AuditEvent, Credential, Document, StaffUser, VerificationEvent
@@ -255,7 +255,9 @@ def test_revoke_with_a_reason_is_audited_and_in_force(admin: FlaskClient, world:
     key = make_agency(world)
     cred = credential(world)
     page = f"/staff/beneficiaries/{person_id(world)}"
-    response = form_post(admin, page, f"/staff/credentials/{cred.id}/revoke", reason="Fraud case")
+    response = form_post(
+        admin, page, f"/staff/credentials/{cred.id}/revoke", reason="Fraud case", confirm="yes"
+    )
     assert response.status_code == 302 and "done=revoke" in response.location
     assert "تم إلغاء الهوية الرقمية." in admin.get(response.location).text
     assert credential(world).status == "revoked" and credential(world).reason == "Fraud case"
@@ -302,8 +304,9 @@ def test_a_reason_is_mandatory(
     cred = credential(world)
     before = count(world, AuditEvent)
     response = form_post(
-        admin, "/staff/", f"/staff/credentials/{cred.id}/revoke?lang={lang}", reason=reason
-    )
+        admin, "/staff/", f"/staff/credentials/{cred.id}/revoke?lang={lang}", reason=reason,
+        confirm="yes",
+    )  # fmt: skip
     assert response.status_code == 400 and message in response.text
     assert credential(world).status == "active" and count(world, AuditEvent) == before
 
@@ -337,7 +340,8 @@ def test_a_failed_audit_write_rolls_the_change_back(
     monkeypatch.setattr(chain, "record", broken)
     if action == "revoke":
         response = admin.post(
-            f"/staff/credentials/{cred.id}/revoke", data={"csrf_token": token, "reason": "Fraud"}
+            f"/staff/credentials/{cred.id}/revoke",
+            data={"csrf_token": token, "reason": "Fraud", "confirm": "yes"},
         )
     elif action == "document":
         form = {"csrf_token": token, "type": "letter", "title": "A letter", "office": "Office",
@@ -434,15 +438,21 @@ def test_revoke_a_document_with_a_reason(admin: FlaskClient, world: Flask) -> No
     with world.app_context():
         document_id = db.session().scalars(select(Document.id)).one()
     page = f"/staff/beneficiaries/{person_id(world)}"
-    refused = form_post(admin, page, f"/staff/documents/{document_id}/revoke?lang=en", reason="")
+    refused = form_post(
+        admin, page, f"/staff/documents/{document_id}/revoke?lang=en", reason="", confirm="yes"
+    )
     assert refused.status_code == 400 and "Give a reason" in refused.text
-    done = form_post(admin, page, f"/staff/documents/{document_id}/revoke", reason="Wrong name")
+    done = form_post(
+        admin, page, f"/staff/documents/{document_id}/revoke", reason="Wrong name", confirm="yes"
+    )
     assert done.status_code == 302
     with world.app_context():
         document = db.session().get(Document, document_id)
         assert document is not None and document.status == "revoked"
     assert last_event(world).action == "document.revoke"
-    again = form_post(admin, page, f"/staff/documents/{document_id}/revoke", reason="Again")
+    again = form_post(
+        admin, page, f"/staff/documents/{document_id}/revoke", reason="Again", confirm="yes"
+    )
     assert again.status_code == 409
 
 
@@ -462,6 +472,10 @@ def test_create_an_agency_shows_its_key_once(admin: FlaskClient, world: Flask) -
         assert agency is not None and agency.scope == "name,status" and agency.rate_limit == 120
     listing = admin.get("/staff/agencies").text
     assert "Ministry of Social Affairs" in listing and key not in listing
+    # Regression: the English page joined the scope with an Arabic comma ("Name، Status").
+    english = admin.get("/staff/agencies?lang=en").text
+    assert "<td>Name, Status</td>" in english and "،" not in english
+    assert "<td>الاسم، الحالة</td>" in admin.get("/staff/agencies?lang=ar").text
     assert last_event(world).action == "agency.create"
 
 
@@ -548,9 +562,9 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     with world.app_context():
         session = db.session()
         for i in range(60):
-            chain.record(session, "tester", "test.event", f"thing:{i}")
+            chain.record(session, "tester", "token.create", f"thing:{i}")
         session.commit()
-    page = admin.get("/staff/audit?action=test.event&lang=en")
+    page = admin.get("/staff/audit?action=token.create&lang=en")
     assert page.status_code == 200 and page.text.count("data-event=") == 50
     assert "thing:59" in page.text and "thing:9<" not in page.text
     older = page.text.split('<a href="?')[1].split('"')[0].replace("&amp;", "&")
@@ -560,7 +574,7 @@ def test_audit_log_filters_and_pages(admin: FlaskClient, world: Flask) -> None:
     assert admin.get("/staff/audit?actor=tester").text.count("data-event=") == 50
     today = clock.today()  # the filter's days are the agency's
     assert (
-        admin.get(f"/staff/audit?action=test.event&from={today}&to={today}").text.count(
+        admin.get(f"/staff/audit?action=token.create&from={today}&to={today}").text.count(
             "data-event="
         )
         == 50
@@ -659,8 +673,9 @@ def test_the_console_on_each_backend(any_app: Flask) -> None:
         assert name.full_name_en in page and page.count("<tr>") == 2  # the header and one row
     cred = credential(any_app)
     response = form_post(
-        client, "/staff/", f"/staff/credentials/{cred.id}/revoke", reason="Reported stolen"
-    )
+        client, "/staff/", f"/staff/credentials/{cred.id}/revoke", reason="Reported stolen",
+        confirm="yes",
+    )  # fmt: skip
     assert response.status_code == 302 and credential(any_app).status == "revoked"
     dashboard = client.get("/staff/?lang=en").text
     assert 'data-figure="beneficiaries">2<' in dashboard
@@ -694,3 +709,111 @@ def test_a_pdf_bomb_is_explained_in_both_languages_and_leaves_nothing(
     assert response.status_code == 422 and message in response.text
     assert 'name="file"' in response.text
     assert count(world, Document) == 0 and count(world, AuditEvent) == before
+
+
+# Revoking asks first: it is for good
+
+
+def test_revoking_a_digital_id_asks_first_and_says_it_is_for_good(
+    admin: FlaskClient, world: Flask
+) -> None:
+    cred = credential(world)
+    page = admin.get(f"/staff/beneficiaries/{person_id(world)}?lang=en").text
+    # Revoke is apart from suspend: a link to a page of its own, not a button of the same form.
+    suspend_form = page.split('<form method="post" class="form"')[1].split("</form>")[0]
+    assert ">Suspend</button>" in suspend_form and "revoke" not in suspend_form.lower()
+    confirm_url = f"/staff/credentials/{cred.id}/revoke"
+    assert f'href="{confirm_url}"' in page.split("data-danger-zone")[1]
+    for lang, name, permanent in (
+        ("en", FATIMA.full_name_en, "Revoking is permanent and cannot be undone"),
+        ("ar", FATIMA.full_name_ar, "الإلغاء نهائي ولا يمكن التراجع عنه"),
+    ):
+        confirm = admin.get(f"{confirm_url}?lang={lang}")
+        assert confirm.status_code == 200 and name in confirm.text and permanent in confirm.text
+        assert "********2596" in confirm.text and FATIMA.civil_id not in confirm.text
+    before = count(world, AuditEvent)
+    unconfirmed = form_post(admin, confirm_url, f"{confirm_url}?lang=en", reason="Fraud case")
+    assert unconfirmed.status_code == 400 and "Tick the box to confirm" in unconfirmed.text
+    assert 'value="Fraud case"' in unconfirmed.text  # the reason is kept for the second try
+    assert credential(world).status == "active" and count(world, AuditEvent) == before
+    done = form_post(admin, confirm_url, confirm_url, reason="Fraud case", confirm="yes")
+    assert done.status_code == 302 and credential(world).status == "revoked"
+    assert admin.get(confirm_url).status_code == 200  # still answers; the POST says 409
+    assert admin.get("/staff/credentials/nope/revoke").status_code == 404
+
+
+def test_revoking_a_document_asks_first_and_says_it_is_for_good(
+    admin: FlaskClient, world: Flask
+) -> None:
+    upload(admin, world, make_pdf(), title="Housing letter", office="Main office")
+    with world.app_context():
+        document = db.session().scalars(select(Document)).one()
+        document_id, number = document.id, document.number
+    page = admin.get(f"/staff/beneficiaries/{person_id(world)}?lang=en").text
+    confirm_url = f"/staff/documents/{document_id}/revoke"
+    assert f'href="{confirm_url}"' in page and ">Revoke</button>" not in page
+    for lang, permanent in (("en", "cannot be undone"), ("ar", "لا يمكن التراجع عنه")):
+        confirm = admin.get(f"{confirm_url}?lang={lang}").text
+        assert number in confirm and "Housing letter" in confirm and permanent in confirm
+        assert (FATIMA.full_name_en if lang == "en" else FATIMA.full_name_ar) in confirm
+    before = count(world, AuditEvent)
+    unconfirmed = form_post(admin, confirm_url, confirm_url, reason="Wrong name")
+    assert unconfirmed.status_code == 400 and count(world, AuditEvent) == before
+    with world.app_context():
+        assert db.session().get(Document, document_id).status == "valid"  # type: ignore[union-attr]
+    assert admin.get("/staff/documents/999999/revoke").status_code == 404
+
+
+# Search by part of a civil ID
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("2880", [FATIMA]),  # a prefix of four
+        ("28802012", [FATIMA]),  # a longer prefix
+        ("٢٤٦٠٧", [NASSER]),  # a prefix in Arabic-Indic digits
+        ("2596", [FATIMA]),  # the last four
+        ("7798", [NASSER]),
+        ("2460 7018", [NASSER]),  # spaced as people copy it
+        ("0201", []),  # four digits from the middle match nothing
+        ("1234", []),
+    ],
+)
+def test_search_by_part_of_a_civil_id(
+    admin: FlaskClient, world: Flask, query: str, found: list
+) -> None:
+    add_people(world, NASSER)
+    page = admin.get("/staff/search", query_string={"q": query, "lang": "en"}).text
+    for person in (FATIMA, NASSER):
+        assert (person.full_name_en in page) == (person in found)
+        assert person.civil_id not in page  # the results show the civil ID masked
+    if found:
+        assert f'<bdi dir="ltr" data-civil-id>********{found[0].civil_id[-4:]}</bdi>' in page
+    else:
+        assert "Nobody matches this search." in page
+
+
+def test_too_few_digits_say_how_many(admin: FlaskClient, world: Flask) -> None:
+    page = admin.get("/staff/search", query_string={"q": "288", "lang": "en"}).text
+    assert "type at least 4 of its digits" in page and FATIMA.full_name_en not in page
+    arabic = admin.get("/staff/search", query_string={"q": "288", "lang": "ar"}).text
+    assert "اكتب 4 من أرقامه على الأقل" in arabic
+
+
+def test_more_matches_than_shown_say_refine(admin: FlaskClient, world: Flask) -> None:
+    from identity.register.beneficiaries import Record
+
+    records = []
+    for n in range(80):
+        first11 = f"2880201{n:04d}"
+        check = civil_id.check_digit(first11)
+        if check is not None and check <= 9:
+            records.append(Record(first11 + str(check), f"7{n:05d}", "مستفيد تجريبي",
+                                  f"Test Person {n:02d}", "+96551234567", "active"))  # fmt: skip
+    add_people(world, *records)
+    assert len(records) > 51
+    page = admin.get("/staff/search", query_string={"q": "28802", "lang": "en"}).text
+    assert page.count("data-civil-id") == 50 and "More than 50 match" in page
+    few = admin.get("/staff/search", query_string={"q": FATIMA.civil_id, "lang": "en"}).text
+    assert "More than" not in few and few.count("data-civil-id") == 1
