@@ -334,6 +334,9 @@ def test_pages_a_post_rendered_switch_language_to_a_page_not_a_405(
     # Both lead back to the beneficiary's page, in the other language.
     for page in (refused.text, issued.text):
         assert urlsplit(language_link(page)).path == f"/staff/beneficiaries/{beneficiary}"
+    # The issued document's code is shown once: its language link opens beside it, in a new tab.
+    assert re.search(r'<a class="lang"[^>]*target="_blank" rel="noopener"', issued.text)
+    assert not re.search(r'<a class="lang"[^>]*target=', refused.text)
     anyone = https_client(app)
     code_page = ask_for_code(anyone, UNKNOWN_CIVIL_ID)
     wrong = anyone.post(
