@@ -133,8 +133,8 @@ def test_the_cli_issues_one_or_all(app: Flask) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["credentials", "issue"], "either a CIVIL_ID or --all"),
-        (["credentials", "issue", "--all", FATIMA.civil_id], "either a CIVIL_ID or --all"),
+        (["credentials", "issue"], "Give a CIVIL_ID (one beneficiary), or --all"),
+        (["credentials", "issue", "--all", FATIMA.civil_id], "Give --all or a CIVIL_ID, not both"),
         (["credentials", "issue", "12345"], "12 digits"),
         (["credentials", "issue", "261080414865"], "No beneficiary"),
     ],
