@@ -31,7 +31,6 @@ VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
 KINDS = ("id_card", "document")
 CHANNELS = ("page", "scan", "api")
 MAX_QR_TEXT = 4096
-PUBLIC_PURPOSE = "public"
 # The two things a code of ours holds, in a URL or bare: a phone ID token (a compact JWS: three
 # base64url segments) or a document's reference. Nothing else is ours.
 COMPACT_JWS = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"

@@ -12,6 +12,9 @@ from sqlalchemy.orm import selectinload
 from identity import db
 from identity.models import Document, VerificationEvent
 
+# The purpose stored for a check from the public verdict pages (no agency said why).
+PUBLIC_PURPOSE = "public"
+
 PAGE = 50
 EXPORT_LIMIT = 10_000  # rows in one CSV download; the file says when there were more
 

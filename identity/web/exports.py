@@ -12,11 +12,11 @@ from flask import Response
 from flask_babel import gettext as _
 
 from identity import csv_safe
+from identity.audit import verifications
 from identity.audit.verifications import Check
 from identity.clock import api_time
 
 BOM = "\ufeff"
-PUBLIC_PURPOSE = "public"  # what verification.checks stores for a check from the public page
 
 RESULT_NAMES = {
     "valid": "Valid",
@@ -66,7 +66,7 @@ def who_checked(check: Check, public: bool = False) -> str:
 
 
 def why_checked(check: Check) -> str:
-    if check.event.agency is None or check.event.purpose == PUBLIC_PURPOSE:
+    if check.event.agency is None or check.event.purpose == verifications.PUBLIC_PURPOSE:
         return ""
     return check.event.purpose
 

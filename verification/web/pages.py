@@ -5,10 +5,11 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from identity import db, ratelimit
+from identity.audit.verifications import PUBLIC_PURPOSE
 from identity.documents import documents
 from identity.errors import TooManyRequests
 from identity.web.refusals import status_of
-from verification.checks import PUBLIC_PURPOSE, Verifier, check_document, check_phone_token, record
+from verification.checks import Verifier, check_document, check_phone_token, record
 
 bp = Blueprint("pages", __name__)
 GUESSES_PER_CLIENT, GUESSES_PER_NUMBER, WINDOW = 20, 10, 3600

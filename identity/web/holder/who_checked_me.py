@@ -11,6 +11,7 @@ from identity.web.gates import require_holder
 from identity.web.holder.guards import current_holder, signed_in
 
 bp = Blueprint("verifications", __name__)
+bp.add_app_template_global(exports.result_name)
 
 
 def before_arg() -> int | None:
