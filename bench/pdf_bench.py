@@ -15,7 +15,7 @@ from bench import Row
 ROOT = Path(__file__).resolve().parents[1]
 CASE = """
 import json, resource, sys, time
-from identity import stamp
+from identity.documents import stamp
 from tests import hostile_pdfs
 name = sys.argv[1]
 data = hostile_pdfs.edited(lambda pdf: None, 3) if name == "letter" else hostile_pdfs.BOMBS[name]()

@@ -59,7 +59,8 @@ PURPOSE = "Bench"
 
 TOKEN_SNIPPET = """
 from sqlalchemy import select
-from identity import credentials, db
+from identity import db
+from identity.digital_id import credentials
 from identity.models import Credential
 from verification.app import create_app
 

@@ -61,7 +61,10 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **options)
+    # No ping before each checkout: it was a round trip on every request. A connection the server
+    # has closed (a restart) fails its request with a 503, and SQLAlchemy then replaces every
+    # pooled connection older than that failure, so the requests after it find fresh ones.
+    return create_engine(url, **options)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

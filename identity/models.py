@@ -155,7 +155,12 @@ class Agency(Base):
 
     @property
     def scopes(self) -> tuple[str, ...]:
-        return tuple(s for s in self.scope.split(",") if s)
+        return self.scopes_of(self.scope)
+
+    @staticmethod
+    def scopes_of(scope: str) -> tuple[str, ...]:
+        """Return the attributes of a stored scope (comma-separated)."""
+        return tuple(s for s in scope.split(",") if s)
 
 
 class VerificationEvent(Base):

@@ -1,4 +1,4 @@
-"""Signing keys and tokens: the only module that imports PyJWT and reads keys/.
+"""Signing keys and tokens: the only module that signs or verifies a JWS and reads keys/.
 
 One algorithm, ES256 (P-256); a key's kid is its RFC 7638 thumbprint.
 
@@ -18,7 +18,11 @@ Each key's state follows from the folder alone, so every instance sharing it agr
 
 The order lives in mtimes: copy the folder with them (`cp -p`, `tar`, `rsync -a`). Each app
 caches its ring and reloads it when the folder's listing changes, so a `hawiya keys rotate` in
-another process is seen by running servers without a restart.
+another process is seen by running servers without a restart. The listing is looked at no more
+than once every RING_CHECKED_FOR seconds (it cost a tenth of a check when looked at on every
+token), and at once when a token names a key the ring does not hold: a retired key is refused
+within that second on every instance (at once in the process that retired it), a new key verifies
+at once.
 """
 
 import base64
@@ -28,15 +32,20 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-import jwt
-from cryptography.hazmat.primitives import serialization
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import (
+    decode_dss_signature,
+    encode_dss_signature,
+)
 from flask import current_app
 
 from identity import clock
@@ -56,10 +65,12 @@ KEY_BEARING_HEADERS = frozenset({"jku", "x5u", "jwk", "x5c"})
 # The only header members our tokens carry; any other (crit, b64, zip, …) is refused.
 ALLOWED_HEADERS = frozenset({"alg", "typ", "kid"})
 CACHE_EXTENSION = "hawiya.signing"
+RING_CHECKED_FOR = 1.0  # seconds a ring is trusted before its folder's listing is looked at again
 # The order of P-256: (r, s) and (r, n - s) are both valid ECDSA signatures of one message, so
 # only the low half of s is accepted, and only it is ever signed (one spelling per token).
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 SIGNATURE_BYTES = 64  # r and s, 32 big-endian bytes each (RFC 7518 §3.4)
+ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 KeyState = Literal["active", "verify-only", "retired"]
 Rejection = Literal["invalid", "expired"]  # what a rejected token means for a check
@@ -130,17 +141,6 @@ def _b64url_decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
-def _low_s(token: str) -> str:
-    """Return a compact ES256 JWS with its signature's s in the low half (s ≤ n/2)."""
-    signing_input, _, signature = token.rpartition(".")
-    raw = _b64url_decode(signature)
-    s = int.from_bytes(raw[32:], "big")
-    if s <= P256_ORDER // 2:
-        return token
-    low = (P256_ORDER - s).to_bytes(32, "big")
-    return f"{signing_input}.{_b64url(raw[:32] + low)}"
-
-
 def _high_s(signature: str) -> bool:
     """Return whether an ES256 signature segment holds s > n/2: the second spelling of (r, s)."""
     raw = _b64url_decode(signature)
@@ -155,6 +155,61 @@ def _lifetime_within(claims: Mapping[str, Any], most: int) -> bool:
         for value in (issued, expires)
     )
     return numbers and expires - issued <= most  # type: ignore[operator]
+
+
+def _json_segment(value: Mapping[str, Any]) -> str:
+    """Return a JSON object as a JWS segment: compact, ASCII, base64url without padding."""
+    return _b64url(json.dumps(value, separators=(",", ":")).encode("ascii"))
+
+
+def _json_object(segment: str) -> dict[str, Any] | None:
+    """Return the JSON object a base64url segment holds, or None when it holds anything else."""
+    try:
+        value = json.loads(_b64url_decode(segment))
+    except (ValueError, RecursionError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _whole(claims: Mapping[str, Any], name: str) -> int:
+    """Return a time claim as a whole number of seconds; raise TokenRejected when it is none."""
+    try:
+        return int(claims[name])
+    except (ValueError, TypeError, OverflowError):
+        raise TokenRejected("invalid", "DecodeError") from None
+
+
+def _check_claims(
+    claims: Mapping[str, Any],
+    issuer: str,
+    required: Sequence[str],
+    audience: str | None,
+    leeway: int,
+) -> None:
+    """Check the registered claims of a verified token (RFC 7519 §4.1); raise TokenRejected.
+
+    What PyJWT's decode checked before, in its order: required claims present; `iat` and `nbf`
+    not in the future, `exp` not past (all beyond the leeway); `iss` exactly ours; an `aud`
+    refused when none is expected and otherwise exactly the one expected; `sub` and `jti` text.
+    """
+    for name in required:
+        if claims.get(name) is None:
+            raise TokenRejected("invalid", "MissingRequiredClaimError")
+    now = clock.now().timestamp()
+    for name in ("iat", "nbf"):
+        if name in claims and _whole(claims, name) > now + leeway:
+            raise TokenRejected("invalid", "ImmatureSignatureError")
+    # Only a token whose signature verified gets here: an expired one is genuine.
+    if "exp" in claims and _whole(claims, "exp") <= now - leeway:
+        raise TokenRejected("expired", "expired")
+    if claims.get("iss") != issuer or not isinstance(claims.get("iss"), str):
+        raise TokenRejected("invalid", "InvalidIssuerError")
+    named = claims.get("aud")
+    if (audience is None and named) or (audience is not None and named != audience):
+        raise TokenRejected("invalid", "InvalidAudienceError")
+    for name in ("sub", "jti"):
+        if name in claims and not isinstance(claims[name], str):
+            raise TokenRejected("invalid", "InvalidClaimError")
 
 
 def _created(ns: int) -> datetime:
@@ -263,11 +318,12 @@ class KeyRing:
         key = self.active
         if key is None:
             raise NoSigningKey()
-        token = jwt.encode(
-            dict(claims), key.private, algorithm=ALGORITHM, headers={"typ": typ, "kid": key.kid}
-        )
+        header = _json_segment({"alg": ALGORITHM, "kid": key.kid, "typ": typ})
+        signing_input = f"{header}.{_json_segment(dict(claims))}"
+        r, s = decode_dss_signature(key.private.sign(signing_input.encode("ascii"), ECDSA_SHA256))
         # OpenSSL leaves s as it falls; half of all signatures come out high.
-        return _low_s(token)
+        s = min(s, P256_ORDER - s)
+        return f"{signing_input}.{_b64url(r.to_bytes(32, 'big') + s.to_bytes(32, 'big'))}"
 
     def read(
         self,
@@ -296,10 +352,10 @@ class KeyRing:
             raise TokenRejected("invalid", "malformed")
         if _high_s(token.rpartition(".")[2]):
             raise TokenRejected("invalid", "high-s")
-        try:
-            header = jwt.get_unverified_header(token)
-        except jwt.InvalidTokenError:
-            raise TokenRejected("invalid", "malformed") from None
+        header_segment, payload_segment, signature = token.split(".")
+        header = _json_object(header_segment)
+        if header is None:
+            raise TokenRejected("invalid", "malformed")
         # The header is unauthenticated until the signature is checked: it may only *select*
         # one of our own keys, never supply one, choose the algorithm or add extensions.
         if KEY_BEARING_HEADERS & header.keys():
@@ -315,31 +371,19 @@ class KeyRing:
         key = self._verifying_key(header.get("kid"))
         if key is None:
             raise TokenRejected("invalid", "unknown-kid")
+        # The signature first: nothing the payload says is read before it verifies.
+        raw = _b64url_decode(signature)
+        if len(raw) != SIGNATURE_BYTES:
+            raise TokenRejected("invalid", "InvalidSignatureError")
+        der = encode_dss_signature(int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big"))
         try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                key.public,
-                algorithms=[ALGORITHM],  # pinned again: never taken from the token
-                issuer=issuer,
-                audience=audience,
-                leeway=leeway,
-                options={
-                    "verify_signature": True,
-                    "verify_exp": True,
-                    "verify_nbf": True,
-                    "verify_iat": True,
-                    "verify_iss": True,
-                    # With no audience expected, a token that names one is refused.
-                    "verify_aud": True,
-                    "strict_aud": True,
-                    "require": list(required),
-                },
-            )
-        except jwt.ExpiredSignatureError:
-            # PyJWT checks claims only after the signature: an expired token is genuine.
-            raise TokenRejected("expired", "expired") from None
-        except jwt.InvalidTokenError as exc:
-            raise TokenRejected("invalid", type(exc).__name__) from None
+            key.public.verify(der, f"{header_segment}.{payload_segment}".encode(), ECDSA_SHA256)
+        except InvalidSignature:
+            raise TokenRejected("invalid", "InvalidSignatureError") from None
+        claims = _json_object(payload_segment)
+        if claims is None:
+            raise TokenRejected("invalid", "DecodeError")
+        _check_claims(claims, issuer, required, audience, leeway)
         if max_lifetime is not None and not _lifetime_within(claims, max_lifetime + leeway):
             raise TokenRejected("invalid", "lifetime")
         return claims
@@ -448,17 +492,30 @@ def keys_dir() -> Path:
     return Path(current_app.config["KEYS_DIR"])
 
 
-def key_ring() -> KeyRing:
-    """Return the current app's key ring, reloaded when its folder has changed."""
+def key_ring(*, look: bool = False) -> KeyRing:
+    """Return the current app's key ring, reloaded when its folder has changed.
+
+    The folder is looked at when the ring is older than RING_CHECKED_FOR seconds, or when
+    `look` (a token named a key the ring does not hold).
+    """
     directory = keys_dir()
+    cached: tuple[float, object, KeyRing] | None = current_app.extensions.get(CACHE_EXTENSION)
+    now = time.monotonic()
+    if cached is not None and not look and now - cached[0] <= RING_CHECKED_FOR:
+        return cached[2]
     fingerprint = (str(directory), _fingerprint(directory))
-    cached: tuple[object, KeyRing] | None = current_app.extensions.get(CACHE_EXTENSION)
-    if cached is not None and fingerprint[1] is not None and cached[0] == fingerprint:
-        return cached[1]
+    if cached is not None and fingerprint[1] is not None and cached[1] == fingerprint:
+        current_app.extensions[CACHE_EXTENSION] = (now, fingerprint, cached[2])
+        return cached[2]
     ring = load_ring(directory)
     # One tuple, swapped in one assignment: threads never see a fingerprint with another ring.
-    current_app.extensions[CACHE_EXTENSION] = (fingerprint, ring)
+    current_app.extensions[CACHE_EXTENSION] = (now, fingerprint, ring)
     return ring
+
+
+def forget_ring() -> None:
+    """Make the current app read its keys folder at the next token (after a change made here)."""
+    current_app.extensions.pop(CACHE_EXTENSION, None)
 
 
 def active_kid() -> str:
@@ -484,7 +541,13 @@ def read(
     max_lifetime: int | None = None,
 ) -> dict[str, Any]:
     """Return the verified claims of one of our tokens; raise TokenRejected with a verdict."""
-    return key_ring().read(token, typ, issuer, required, audience, leeway, max_lifetime)
+    try:
+        return key_ring().read(token, typ, issuer, required, audience, leeway, max_lifetime)
+    except TokenRejected as rejected:
+        if rejected.reason != "unknown-kid":
+            raise
+    # A key made since the ring was read (by another process) verifies at once.
+    return key_ring(look=True).read(token, typ, issuer, required, audience, leeway, max_lifetime)
 
 
 def jwks() -> dict[str, list[dict[str, str]]]:
@@ -499,9 +562,12 @@ def list_keys() -> list[KeyInfo]:
 
 def rotate() -> str:
     """Create a key that signs from now on; the previous keys become verify-only."""
-    return create_key(keys_dir())
+    kid = create_key(keys_dir())
+    forget_ring()
+    return kid
 
 
 def retire(kid: str) -> None:
     """Retire a verify-only key of the current app (the active key is refused)."""
     retire_key(keys_dir(), kid)
+    forget_ring()

@@ -1,6 +1,8 @@
 """Small helpers the tests share: people in the register, codes from the SMS sink, a clock."""
 
 import re
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -125,16 +127,9 @@ def phone_url(app: Flask) -> str:
         return credentials.phone_token(credential).url
 
 
-def frozen_datetime(at: float) -> type:
-    """Return a datetime class whose now() is `at`, to let PyJWT believe time has passed."""
-    from datetime import UTC, datetime
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz: object = None) -> "Frozen":
-            return cls.fromtimestamp(at, tz or UTC)  # type: ignore[arg-type]
-
-    return Frozen
+def clock_at(at: float) -> Callable[[], datetime]:
+    """Return a stand-in for identity.clock.now that reads `at` (a POSIX time) for the time."""
+    return lambda: datetime.fromtimestamp(at, UTC)
 
 
 def make_pdf(pages: int = 3, text: str = "Housing file statement") -> bytes:

@@ -3,15 +3,15 @@
 import secrets
 
 from identity import signing
+from identity.access.agencies import KnownAgency
 from identity.clock import api_time
-from identity.models import Agency
 from verification.checks import Verdict
 
 RECEIPT_TYP = "hawiya-receipt+jwt"
 RECEIPT_CLAIMS = ("iss", "iat", "jti", "kind", "result", "agency", "purpose", "checked_at")
 
 
-def issue(verdict: Verdict, agency: Agency, purpose: str) -> str:
+def issue(verdict: Verdict, agency: KnownAgency, purpose: str) -> str:
     """Sign what was checked, the verdict, for whom, why and when."""
     claims = {
         "iss": signing.ISSUER,

@@ -1,11 +1,23 @@
-"""Agencies that verify through the API: their keys (stored hashed), scope and rate limit."""
+"""Agencies that verify through the API: their keys (stored hashed), scope and rate limit.
 
+Every API request names its agency by key, so each process keeps the active agencies in memory
+(`known`), read again from the register at most `KNOWN_FOR` seconds after the last read: a
+disabled agency or a replaced key is refused within that window on every instance, at once in
+the process that made the change, and a key the memory does not hold (a new one) is looked up in
+the register, so it works at once.
+"""
+
+import threading
+import time
 from dataclasses import dataclass
 
+from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from identity.access.bearer_secrets import BearerSecrets
+from identity import db
+from identity.access.bearer_secrets import MAX_LENGTH as MAX_KEY_LENGTH
+from identity.access.bearer_secrets import BearerSecrets, digest
 from identity.audit import chain
 from identity.errors import Refused
 from identity.models import SCOPE_ATTRIBUTES, Agency
@@ -14,6 +26,11 @@ from identity.register import fields
 KEY_PREFIX = "hwy_"
 DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
 KEYS = BearerSecrets(KEY_PREFIX, Agency, Agency.key_hash)
+KNOWN_FOR = 1.0  # seconds: how stale a process's view of the agencies may be
+CACHE_EXTENSION = "hawiya.agencies"
+ACTIVE_AGENCIES = select(
+    Agency.key_hash, Agency.id, Agency.name, Agency.scope, Agency.rate_limit
+).where(Agency.active.is_(True))
 
 
 class InvalidAgency(Refused):
@@ -74,6 +91,7 @@ def create(
     session.add(agency)
     session.flush()
     chain.record(session, actor, "agency.create", f"agency:{agency.id}", {"scope": agency.scope})
+    _forget_when_committed(session)
     return NewKey(agency, key.secret)
 
 
@@ -82,6 +100,7 @@ def rotate_key(session: Session, agency: Agency, actor: str) -> str:
     key = KEYS.mint()
     agency.key_hash, agency.key_prefix = key.digest, key.shown
     chain.record(session, actor, "agency.rotate_key", f"agency:{agency.id}")
+    _forget_when_committed(session)
     return key.secret
 
 
@@ -90,6 +109,7 @@ def set_active(session: Session, agency: Agency, active: bool, actor: str) -> No
     agency.active = active
     action = "agency.enable" if active else "agency.disable"
     chain.record(session, actor, action, f"agency:{agency.id}")
+    _forget_when_committed(session)
 
 
 def authenticate(session: Session, key: str | None) -> Agency | None:
@@ -101,3 +121,68 @@ def authenticate(session: Session, key: str | None) -> Agency | None:
 def by_name(session: Session, name: str) -> Agency | None:
     """Return the agency with this name."""
     return session.scalar(select(Agency).where(Agency.name == name))
+
+
+@dataclass(frozen=True)
+class KnownAgency:
+    """What a request needs of its agency, held in memory between requests."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    rate_limit: int
+
+    @classmethod
+    def of(cls, agency: Agency) -> "KnownAgency":
+        """Return the in-memory view of an agency read from the register."""
+        return cls(agency.id, agency.name, agency.scopes, agency.rate_limit)
+
+
+class KnownAgencies:
+    """One app's in-memory view of its active agencies, by key hash, and when it was read."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._view: tuple[float, dict[str, KnownAgency]] = (float("-inf"), {})
+
+    def find(self, session: Session, key: str | None) -> KnownAgency | None:
+        """Return the active agency holding this key, reading the register when the view is old."""
+        if not key or not key.startswith(KEYS.prefix) or len(key) > MAX_KEY_LENGTH:
+            return None
+        read_at, by_hash = self._view
+        if time.monotonic() - read_at > KNOWN_FOR:
+            by_hash = self._read(session)
+        found = by_hash.get(digest(key))
+        if found is not None:
+            return found
+        agency = authenticate(session, key)  # not in memory: a key made since, or none of ours
+        return KnownAgency.of(agency) if agency is not None else None
+
+    def _read(self, session: Session) -> dict[str, KnownAgency]:
+        read_at = time.monotonic()
+        by_hash = {
+            row.key_hash: KnownAgency(row.id, row.name, Agency.scopes_of(row.scope), row.rate_limit)
+            for row in session.execute(ACTIVE_AGENCIES)
+        }
+        with self._lock:
+            self._view = (read_at, by_hash)  # one assignment: a thread sees one view or the other
+        return by_hash
+
+    def forget(self) -> None:
+        """Drop the view: the next request reads the register again."""
+        with self._lock:
+            self._view = (float("-inf"), {})
+
+
+def known(session: Session, key: str | None) -> KnownAgency | None:
+    """Return the current app's active agency holding this key (at most KNOWN_FOR seconds old)."""
+    view: KnownAgencies = current_app.extensions.setdefault(CACHE_EXTENSION, KnownAgencies())
+    return view.find(session, key)
+
+
+def _forget_when_committed(session: Session) -> None:
+    """Make this process read the agencies again once the change is committed."""
+    if has_app_context():
+        view: KnownAgencies | None = current_app.extensions.get(CACHE_EXTENSION)
+        if view is not None:
+            db.after_commit(session, view.forget)

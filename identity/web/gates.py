@@ -10,7 +10,7 @@ from flask import request
 from identity import db, ratelimit
 from identity.access import agencies, api_tokens
 from identity.errors import Refused, Unauthorized
-from identity.models import Agency, ApiToken
+from identity.models import ApiToken
 from identity.signin import sessions
 from identity.web.http import bearer_token
 
@@ -23,12 +23,12 @@ class KeyInQuery(Refused):
     message = "Send the API key in the Authorization header, never in the address."
 
 
-def require_agency() -> Agency:
+def require_agency() -> agencies.KnownAgency:
     """Return the agency of the request's bearer key; one identical 401 for every failure."""
     lowered = {name.lower() for name in request.args}
     if lowered & KEY_PARAMETERS or agencies.KEY_PREFIX in request.query_string.decode("latin-1"):
         raise KeyInQuery()
-    agency = agencies.authenticate(db.session(), bearer_token())
+    agency = agencies.known(db.session(), bearer_token())
     if agency is None:
         raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
     # A fair share between agencies, not a guard against guessing: while Redis is down the

@@ -6,15 +6,15 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify
 
+from identity.access.agencies import KnownAgency
 from identity.clock import api_time
 from identity.documents import documents
 from identity.errors import BadRequest
-from identity.models import Agency, Beneficiary
 from identity.register import fields
 from identity.web.gates import require_agency
 from identity.web.http import json_body
 from verification import receipts
-from verification.checks import Verdict, Verifier, check
+from verification.checks import Holder, Verdict, Verifier, check
 
 bp = Blueprint("agency_api", __name__, url_prefix="/api/v1")
 
@@ -27,7 +27,7 @@ DOCUMENT_DISCLOSED = (
 )  # fmt: skip
 
 
-def subject(person: Beneficiary, scopes: tuple[str, ...]) -> dict[str, Any]:
+def subject(person: Holder, scopes: tuple[str, ...]) -> dict[str, Any]:
     """Return only the attributes of the person that the agency's scope names."""
     values: dict[str, Any] = {
         "name": {"ar": person.full_name_ar, "en": person.full_name_en},
@@ -50,7 +50,9 @@ def document(verdict: Verdict, sha256: str | None) -> dict[str, Any]:
     return described
 
 
-def answer(verdict: Verdict, agency: Agency, purpose: str, sha256: str | None) -> dict[str, Any]:
+def answer(
+    verdict: Verdict, agency: KnownAgency, purpose: str, sha256: str | None
+) -> dict[str, Any]:
     """Build the API answer of a verdict, disclosing the agency's scope and nothing more."""
     person = verdict.beneficiary if verdict.result in DISCLOSED else None
     body: dict[str, Any] = {

@@ -13,7 +13,7 @@ from identity import db, signing
 from identity.access import agencies
 from identity.digital_id import credentials
 from identity.models import Beneficiary, Credential, VerificationEvent
-from tests.factories import FATIMA, api_sign_in, frozen_datetime, make_agency, phone_url
+from tests.factories import FATIMA, api_sign_in, clock_at, make_agency, phone_url
 from verification import receipts
 
 ALL_SCOPES = "name,civil_id,file_number,phone,status,category"
@@ -99,7 +99,7 @@ def test_an_expired_code_is_expired_and_discloses_nothing(
 ) -> None:
     url = phone_url(world)
     key = make_agency(world)
-    monkeypatch.setattr("jwt.api_jwt.datetime", frozen_datetime(time.time() + 120))
+    monkeypatch.setattr("identity.clock.now", clock_at(time.time() + 120))
     response = verify(world, key, url)
     assert response.json["result"] == "expired"
     assert response.json["subject"] == {}

@@ -22,7 +22,7 @@ from tests.factories import (
     FATIMA,
     add_people,
     api_sign_in,
-    frozen_datetime,
+    clock_at,
     web_sign_in,
 )
 
@@ -140,7 +140,7 @@ def test_a_screenshot_stops_working_after_a_minute(
 ) -> None:
     url = browser.get("/me/card.json", headers={"Accept": "application/json"}).json["qr"]
     later = time.time() + 61 + 5
-    monkeypatch.setattr("jwt.api_jwt.datetime", frozen_datetime(later))
+    monkeypatch.setattr("identity.clock.now", clock_at(later))
     assert scan(app.test_client(), url) == "expired"
 
 

@@ -1,0 +1,78 @@
+"""A profile of one verify check, in process: where the microseconds of `POST /api/v1/verify` go.
+
+Usage: python -m bench.verify_profile [N]   (default 2000 checks; SQLite, in-process store)
+
+It sets up a fresh Hawiya in a temporary folder as bench/verify_bench.py does, calls the WSGI app
+directly (no server, no client) N times with the same signed QR, and prints the mean cost of a
+check and the functions that took the most of it (cProfile, cumulative), in µs per check.
+"""
+
+import cProfile
+import io
+import os
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.servers import SECRET, bench_env
+from bench.verify_bench import Target, prepare
+
+
+def environ(target: Target) -> dict[str, object]:
+    """A WSGI environ of one verify POST."""
+    return {
+        "REQUEST_METHOD": "POST", "PATH_INFO": "/api/v1/verify", "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "5000", "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1", "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(target.body)), "HTTP_HOST": "127.0.0.1:5000",
+        "HTTP_AUTHORIZATION": f"Bearer {target.key}", "wsgi.input": io.BytesIO(target.body),
+        "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": False,
+        "wsgi.run_once": False, "wsgi.version": (1, 0),
+    }  # fmt: skip
+
+
+def main(count: int) -> None:
+    """Profile `count` checks and print the table."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        env = bench_env(
+            DATABASE_URL=f"sqlite:///{folder / 'verify.sqlite3'}", KEYS_DIR=str(folder / "keys"),
+            SECRET_KEY=SECRET, QR_TTL="600", WORKERS="1",
+        )  # fmt: skip
+        target = prepare(folder, env)
+        os.environ.update(env)
+        from verification.app import create_app
+
+        app = create_app().wsgi_app
+
+        def one() -> None:
+            statuses: list[str] = []
+            body = b"".join(app(environ(target), lambda s, h: statuses.append(s)))
+            if not statuses[0].startswith("200") or b'"valid"' not in body:
+                raise RuntimeError(f"{statuses[0]}: {body[:200]!r}")
+
+        for _ in range(200):
+            one()
+        start = time.perf_counter()
+        for _ in range(count):
+            one()
+        mean_us = (time.perf_counter() - start) / count * 1e6
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(count):
+            one()
+        profile.disable()
+        print(f"one check: {mean_us:.0f} µs (mean of {count}, without the profiler)")
+        stats = pstats.Stats(profile)
+        stats.sort_stats("cumulative")
+        width = max(len(pstats.func_std_string(f)) for f in stats.stats)  # type: ignore[attr-defined]
+        del width
+        out = io.StringIO()
+        pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(45)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
