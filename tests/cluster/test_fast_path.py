@@ -59,7 +59,9 @@ def test_a_new_agency_works_at_once_and_a_disabled_one_is_refused_within_a_secon
     for instance in pair:  # both instances hold the agencies in memory now
         assert check(instance, qr, cluster.agency_key) == 200
     runner = cluster.app.test_cli_runner()
-    created = runner.invoke(args=["agencies", "create", "Window Agency", "--purpose", PURPOSE])
+    created = runner.invoke(
+        args=["agencies", "create", "Window Agency", "--purpose", PURPOSE, "--scope", "status"]
+    )
     assert created.exit_code == 0, created.output
     key = created.output.strip().splitlines()[-1]
     for instance in pair:  # not in memory yet: looked up in the register
