@@ -1,6 +1,8 @@
 """A profile of one verify check, in process: where the microseconds of `POST /api/v1/verify` go.
 
-Usage: python -m bench.verify_profile [N]   (default 2000 checks; SQLite, in-process store)
+Usage: python -m bench.verify_profile [N] [postgres]
+  (default 2000 checks on SQLite and the in-process store; `postgres`: PostgreSQL and Redis, the
+  database and Redis db of bench/verify_bench.py, emptied first)
 
 It sets up a fresh Hawiya in a temporary folder as bench/verify_bench.py does, calls the WSGI app
 directly (no server, no client) N times with the same signed QR, and prints the mean cost of a
@@ -16,8 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
+import redis
+
+from bench.import_bench import fresh_postgres
 from bench.servers import SECRET, bench_env
-from bench.verify_bench import Target, prepare
+from bench.verify_bench import POSTGRES, REDIS_URL, Target, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
 TOP = 40  # functions shown
@@ -36,13 +41,17 @@ def environ(target: Target) -> dict[str, object]:
     }  # fmt: skip
 
 
-def main(count: int) -> None:
+def main(count: int, postgres: bool) -> None:
     """Profile `count` checks and print the table."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        database = {"DATABASE_URL": f"sqlite:///{folder / 'verify.sqlite3'}", "WORKERS": "1"}
+        if postgres:
+            fresh_postgres(POSTGRES)
+            redis.Redis.from_url(REDIS_URL).flushdb()
+            database = {"DATABASE_URL": POSTGRES, "REDIS_URL": REDIS_URL, "WORKERS": "2"}
         env = bench_env(
-            DATABASE_URL=f"sqlite:///{folder / 'verify.sqlite3'}", KEYS_DIR=str(folder / "keys"),
-            SECRET_KEY=SECRET, QR_TTL="600", WORKERS="1",
+            **database, KEYS_DIR=str(folder / "keys"), SECRET_KEY=SECRET, QR_TTL="600"
         )  # fmt: skip
         target = prepare(folder, env)
         os.environ.update(env)
@@ -79,4 +88,5 @@ def main(count: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 2000)
+    numbers = [arg for arg in sys.argv[1:] if arg.isdigit()]
+    main(int(numbers[0]) if numbers else 2000, "postgres" in sys.argv[1:])

@@ -81,5 +81,6 @@ def audit_head_token() -> Response:
 def metrics_exposition() -> Response:
     """Expose the shared counters to a scraper holding a `metrics` token."""
     require_metrics()
+    metrics.flush()  # this process's own counts first
     counts = get_store().counts(metrics.STORE_KEY)
     return Response(metrics.render(counts), content_type=metrics.CONTENT_TYPE)

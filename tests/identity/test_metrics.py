@@ -1,6 +1,7 @@
 """Metrics: counters move with real requests, the exposition parses, only a metrics token reads."""
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,8 +215,12 @@ def test_counts_are_shared_by_every_instance(any_app: Flask, tmp_path: Path) -> 
     token = metrics_token(any_app)
     before = scrape(other, token)
     assert any_app.test_client().get("/no-such-page").status_code == 404
-    after = scrape(other, token)
-    assert after[responses("4xx")] - before[responses("4xx")] == 1
+    # Within FLUSH_EVERY the other instance reads it (its own scrapes count as 2xx, not 4xx).
+    deadline = time.monotonic() + metrics.FLUSH_EVERY + 4
+    while (seen := scrape(other, token)[responses("4xx")]) == before[responses("4xx")]:
+        assert time.monotonic() < deadline, "the count never reached the other instance"
+        time.sleep(0.05)
+    assert seen - before[responses("4xx")] == 1
     other.extensions["hawiya.db"].engine.dispose()
 
 
@@ -285,11 +290,13 @@ def test_store_down_metrics_503_and_verification_still_works(any_app: Flask) -> 
     with app.app_context():
         assert db.session().scalar(select(func.count()).select_from(VerificationEvent)) == 1
 
+    with app.app_context():
+        metrics.flush()  # written while the store is down: lost
     app.extensions["hawiya.store"] = working
-    app.extensions[metrics.EXTENSION_KEY] = metrics.Writer()  # not paused, as after 5 s
+    app.extensions[metrics.EXTENSION_KEY].resume()  # not paused, as after 5 s
     after = scrape(app, token)
-    # The counts made while the store was down are lost, not errors; counting goes on after.
-    assert changes(before, after) == {responses("2xx"): 1}
+    # The counts written while the store was down are lost, not errors; counting goes on after.
+    assert changes(before, after) == {}
     assert scrape(app, token)[responses("2xx")] == after[responses("2xx")] + 1
 
 
@@ -305,7 +312,38 @@ def test_after_a_failed_write_the_writer_pauses(any_app: Flask) -> None:
     any_app.extensions["hawiya.store"] = CountingStore(CLOSED_PORT_URL)
     for _ in range(3):
         assert any_app.test_client().get("/healthz").status_code == 200
+        with any_app.app_context():
+            metrics.flush()
     assert attempts == ["metrics"]
+
+
+def test_a_request_does_not_wait_for_its_counts_and_a_timer_writes_them(any_app: Flask) -> None:
+    """The store sees a request's counts within FLUSH_EVERY, written by the process's timer."""
+    token = metrics_token(any_app)
+    before = scrape(any_app, token)
+    written = []
+
+    working: Store = any_app.extensions["hawiya.store"]
+
+    class RecordingStore:
+        """The working store, keeping a copy of every write of counts."""
+
+        def add_counts(self, key: str, amounts: dict[str, int]) -> None:
+            written.append(dict(amounts))
+            working.add_counts(key, amounts)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(working, name)
+
+    any_app.extensions["hawiya.store"] = RecordingStore()
+    assert any_app.test_client().get("/no-such-page").status_code == 404
+    assert written == []  # the request answered without writing
+    deadline = time.monotonic() + metrics.FLUSH_EVERY + 4
+    while not written:
+        assert time.monotonic() < deadline, "the timer never wrote the counts"
+        time.sleep(0.05)
+    assert written[0][responses("4xx")] == 1
+    assert scrape(any_app, token)[responses("4xx")] == before[responses("4xx")] + 1
 
 
 def test_a_counter_refuses_unknown_label_values() -> None:
