@@ -15,6 +15,7 @@ waits for it with `after_commit`. The exceptions, each for a reason:
 """
 
 import logging
+import select
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,6 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy import CursorResult, Engine, Table, create_engine, event, inspect, text, update
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import (
     DeclarativeBase,
     Session,
@@ -61,10 +63,23 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # No ping before each checkout: it was a round trip on every request. A connection the server
-    # has closed (a restart) fails its request with a 503, and SQLAlchemy then replaces every
-    # pooled connection older than that failure, so the requests after it find fresh ones.
-    return create_engine(url, **options)
+    # No ping before each checkout (pool_pre_ping): it was a round trip on every request.
+    engine = create_engine(url, **options)
+    event.listen(engine, "checkout", _closed_by_the_server)
+    return engine
+
+
+def _closed_by_the_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Refuse a pooled connection whose socket the server has closed, without a round trip.
+
+    An idle connection of ours has nothing to read unless the server hung up (a restart, a
+    network cut, a killed backend): a readable socket is a dead connection, and raising
+    DisconnectionError makes the pool take a fresh one instead. A connection that died silently
+    fails its request with a 503, after which the pool replaces every connection as old.
+    """
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    if readable:
+        raise DisconnectionError("the database server closed this pooled connection")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -257,13 +257,13 @@ class TcpProxy:
             return
         finally:
             selector.close()
+            if sprang:  # first, so that no connection gets through once the app sees this one end
+                self.cut()  # the network died as the COMMIT went by: every connection with it
             with self.lock:
                 self.open.discard(client)
                 self.open.discard(server)
             _close(client)
             _close(server)
-            if sprang:
-                self.cut()  # the network died as the COMMIT went by: every connection with it
 
 
 def _close(sock: socket.socket) -> None:

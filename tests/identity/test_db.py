@@ -1,10 +1,12 @@
 """db.after_commit: a callback runs once its transaction commits, and never if it rolls back."""
 
 import logging
+import time
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
+from sqlalchemy.pool import NullPool
 
 from identity import db
 
@@ -65,3 +67,24 @@ def test_a_failing_callback_is_logged_and_the_next_still_runs(
         session.commit()  # committed, so it does not raise
     assert ran == ["next"]
     assert "a callback after commit failed" in caplog.text
+
+
+def test_a_pooled_connection_the_server_closed_is_replaced_without_a_failed_request(
+    postgres_url: str,
+) -> None:
+    """No ping per checkout, yet a connection the server hung up on never reaches a request."""
+    engine = db.make_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        with engine.connect() as connection:
+            pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as other:  # the same pooled connection, still idle after this
+            assert other.execute(text("SELECT pg_backend_pid()")).scalar_one() == pid
+        killer = db.make_engine(postgres_url, poolclass=NullPool)
+        with killer.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        killer.dispose()
+        time.sleep(0.2)  # the server's goodbye reaches the pooled socket
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+    finally:
+        engine.dispose()
