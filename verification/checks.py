@@ -8,7 +8,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import cast
 from urllib.parse import urlsplit
@@ -21,6 +21,7 @@ from identity.access.agencies import KnownAgency
 from identity.digital_id import credentials
 from identity.documents import documents
 from identity.models import Beneficiary, Credential, Document, VerificationEvent, standing
+from identity.register.beneficiaries import Record
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
 KINDS = ("id_card", "document")
@@ -35,17 +36,13 @@ BARE_TOKEN, BARE_REFERENCE = re.compile(COMPACT_JWS), re.compile(REFERENCE)
 OUR_PATH = re.compile(f"/v/({COMPACT_JWS})|/d/({REFERENCE})")
 FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
 ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
-# What a check tells of the holder (the API's scope attributes and the verdict page's names).
-HOLDER_COLUMNS = (
-    "id", "civil_id", "file_number", "full_name_ar", "full_name_en", "phone", "status", "category",
-)  # fmt: skip
 # The statements of every scan, built once with bind parameters and run as Core on the
 # request's connection: no ORM objects, identity map or flush on the hot path (they took a
 # third of a check: bench/verify_profile.py).
 CREDENTIALS, HOLDERS = cast(Table, Credential.__table__), cast(Table, Beneficiary.__table__)
 EVENTS = cast(Table, VerificationEvent.__table__)
 CREDENTIAL_WITH_HOLDER = (
-    select(CREDENTIALS.c.status, *(HOLDERS.c[name] for name in HOLDER_COLUMNS))
+    select(CREDENTIALS.c.status, *(HOLDERS.c[f.name] for f in fields(Record)), HOLDERS.c.id)
     .join_from(CREDENTIALS, HOLDERS)
     .where(CREDENTIALS.c.id == bindparam("id"))
 )
@@ -86,22 +83,18 @@ class Verifier:
 
 
 @dataclass(frozen=True)
-class Holder:
-    """The holder of a checked ID or document, as the register has them now."""
+class Holder(Record):
+    """The holder of a checked ID or document, as the register has them now: a record and an id."""
 
-    id: int
-    civil_id: str
-    file_number: str
-    full_name_ar: str
-    full_name_en: str
-    phone: str
-    status: str
-    category: str | None
+    id: int = field(kw_only=True)
 
     @classmethod
     def of(cls, person: Beneficiary) -> "Holder":
         """Return what a check tells of a beneficiary read through the ORM."""
         return cls(**{name: getattr(person, name) for name in HOLDER_COLUMNS})
+
+
+HOLDER_COLUMNS = tuple(column.name for column in fields(Holder))
 
 
 @dataclass(frozen=True)
@@ -211,7 +204,7 @@ def check_phone_token(token: str) -> Verdict:
     found = _connection().execute(CREDENTIAL_WITH_HOLDER, {"id": credential_id}).one_or_none()
     if found is None:
         return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
-    person = Holder(*found[1:])
+    person = Holder(**dict(zip(HOLDER_COLUMNS, found[1:], strict=True)))
     result = standing(found[0], person.status)
     return Verdict(result, subject_ref=credential_id, beneficiary=person, genuine=True)
 

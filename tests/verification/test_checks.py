@@ -5,8 +5,12 @@ import string
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
+from identity import db
+from identity.models import VerificationEvent
 from tests.factories import make_agency, phone_url
+from verification.checks import Verdict, Verifier, record
 
 SETTINGS = settings(
     max_examples=700,
@@ -74,3 +78,23 @@ def test_random_verdict_page_addresses_never_break(world: Flask, path: str) -> N
     response = world.test_client().get("/v/" + path)
     assert response.status_code < 500
     assert 'data-verdict="valid"' not in response.text
+
+
+def test_only_the_event_transaction_skips_the_wait_for_the_disk(any_app: Flask) -> None:
+    """On PostgreSQL the event's transaction commits asynchronously; the next one does not."""
+    app = any_app
+    with app.test_request_context():
+        verdict = record(Verdict("invalid"), Verifier(None, "page"), "test")
+        assert verdict.event_id is None  # a public check of nothing of ours: not stored
+        verdict = record(Verdict("not_found", genuine=True), Verifier(None, "page"), "test")
+        assert verdict.event_id is not None
+        session = db.session()
+        if session.get_bind().dialect.name != "postgresql":
+            session.commit()  # SQLite: a plain insert, nothing to set
+            assert session.get(VerificationEvent, verdict.event_id) is not None
+            return
+        assert session.scalar(text("SHOW synchronous_commit")) == "off"
+        session.commit()
+        assert session.scalar(text("SHOW synchronous_commit")) == "on"
+        assert session.get(VerificationEvent, verdict.event_id) is not None
+        session.commit()
