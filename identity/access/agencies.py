@@ -7,7 +7,6 @@ the process that made the change, and a key the memory does not hold (a new one)
 the register, so it works at once.
 """
 
-import threading
 import time
 from dataclasses import dataclass
 
@@ -16,8 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from identity import db
-from identity.access.bearer_secrets import MAX_LENGTH as MAX_KEY_LENGTH
-from identity.access.bearer_secrets import BearerSecrets, digest
+from identity.access.bearer_secrets import BearerSecrets
 from identity.audit import chain
 from identity.errors import Refused
 from identity.models import SCOPE_ATTRIBUTES, Agency
@@ -28,9 +26,7 @@ DEFAULT_RATE_LIMIT = 600  # verifications per minute and key
 KEYS = BearerSecrets(KEY_PREFIX, Agency, Agency.key_hash)
 KNOWN_FOR = 1.0  # seconds: how stale a process's view of the agencies may be
 CACHE_EXTENSION = "hawiya.agencies"
-ACTIVE_AGENCIES = select(
-    Agency.key_hash, Agency.id, Agency.name, Agency.scope, Agency.rate_limit
-).where(Agency.active.is_(True))
+ACTIVE = select(Agency).where(Agency.active.is_(True))
 
 
 class InvalidAgency(Refused):
@@ -142,17 +138,18 @@ class KnownAgencies:
     """One app's in-memory view of its active agencies, by key hash, and when it was read."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # One tuple, replaced in one assignment: a thread sees one view or the other, whole.
         self._view: tuple[float, dict[str, KnownAgency]] = (float("-inf"), {})
 
     def find(self, session: Session, key: str | None) -> KnownAgency | None:
         """Return the active agency holding this key, reading the register when the view is old."""
-        if not key or not key.startswith(KEYS.prefix) or len(key) > MAX_KEY_LENGTH:
+        hashed = KEYS.digest_of(key)
+        if hashed is None:
             return None
         read_at, by_hash = self._view
         if time.monotonic() - read_at > KNOWN_FOR:
             by_hash = self._read(session)
-        found = by_hash.get(digest(key))
+        found = by_hash.get(hashed)
         if found is not None:
             return found
         agency = authenticate(session, key)  # not in memory: a key made since, or none of ours
@@ -160,18 +157,13 @@ class KnownAgencies:
 
     def _read(self, session: Session) -> dict[str, KnownAgency]:
         read_at = time.monotonic()
-        by_hash = {
-            row.key_hash: KnownAgency(row.id, row.name, Agency.scopes_of(row.scope), row.rate_limit)
-            for row in session.execute(ACTIVE_AGENCIES)
-        }
-        with self._lock:
-            self._view = (read_at, by_hash)  # one assignment: a thread sees one view or the other
+        by_hash = {agency.key_hash: KnownAgency.of(agency) for agency in session.scalars(ACTIVE)}
+        self._view = (read_at, by_hash)
         return by_hash
 
     def forget(self) -> None:
         """Drop the view: the next request reads the register again."""
-        with self._lock:
-            self._view = (float("-inf"), {})
+        self._view = (float("-inf"), {})
 
 
 def known(session: Session, key: str | None) -> KnownAgency | None:

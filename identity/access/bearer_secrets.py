@@ -47,11 +47,17 @@ class BearerSecrets(Generic[Row]):
         secret = self.prefix + secrets.token_urlsafe(32)
         return Minted(secret, digest(secret), secret[:SHOWN_LENGTH])
 
-    def find(self, session: Session, secret: str | None) -> Row | None:
-        """Return the row that keeps this secret's hash, or None (missing, malformed, unknown)."""
+    def digest_of(self, secret: str | None) -> str | None:
+        """Return the stored form of a secret of this kind, or None when it cannot be one."""
         if not secret or not secret.startswith(self.prefix) or len(secret) > MAX_LENGTH:
             return None
-        wanted = digest(secret)
+        return digest(secret)
+
+    def find(self, session: Session, secret: str | None) -> Row | None:
+        """Return the row that keeps this secret's hash, or None (missing, malformed, unknown)."""
+        wanted = self.digest_of(secret)
+        if wanted is None:
+            return None
         row: Row | None = session.scalar(self._by_digest, {"digest": wanted})
         if row is None or not hmac.compare_digest(getattr(row, self._column), wanted):
             return None
