@@ -39,16 +39,22 @@ def check(instance: Instance, qr: str, key: str, purpose: str = PURPOSE) -> int:
 
 
 def refused_within(instances: list[Instance], refuses: Callable[[Instance], bool]) -> float:
-    """Poll the instances until every worker of each refuses; return the seconds it took.
+    """Return the seconds until every worker of every instance refuses, from the change.
 
-    Each poll asks four times, since a new connection may reach either worker.
+    Call it right after the change has committed. Polling cannot tell which worker answered (a
+    new connection may reach either), so it waits for a first refusal on each instance, then
+    until the window has passed since the change, and then asks each instance six times more:
+    every worker must refuse by then.
     """
-    since = time.perf_counter()
+    since = time.monotonic()
     for instance in instances:
-        wait_until(
-            lambda i=instance: all(refuses(i) for _ in range(4)), f"{instance.name} to refuse"
-        )
-    return time.perf_counter() - since
+        wait_until(lambda i=instance: refuses(i), f"{instance.name} to refuse")
+    first = time.monotonic() - since
+    time.sleep(max(0.0, since + WINDOW_S - time.monotonic()))
+    for instance in instances:
+        answers = [refuses(instance) for _ in range(6)]
+        assert answers == [True] * 6, f"{instance.name} still accepts after the window: {answers}"
+    return first
 
 
 def test_a_new_agency_works_at_once_and_a_disabled_one_is_refused_within_a_second(
@@ -72,9 +78,10 @@ def test_a_new_agency_works_at_once_and_a_disabled_one_is_refused_within_a_secon
     took = refused_within(pair, lambda i: check(i, qr, key) == 401)
     assert took <= WINDOW_S + SLACK_S, took
     for instance in pair:
-        assert [check(instance, qr, key) for _ in range(6)] == [401] * 6
         assert check(instance, qr, cluster.agency_key) == 200  # the others go on
-    print(f"\na disabled agency refused by both instances within {took:.2f} s")
+    print(
+        f"\na disabled agency: first refused after {took:.2f} s, by every worker after {WINDOW_S} s"
+    )
 
 
 def test_a_new_signing_key_works_at_once_and_a_retired_one_is_refused_within_a_second(
@@ -104,9 +111,8 @@ def test_a_new_signing_key_works_at_once_and_a_retired_one_is_refused_within_a_s
     took = refused_within(pair, lambda i: verdict(i) == "invalid")
     assert took <= WINDOW_S + SLACK_S, took
     for instance in pair:
-        assert {verdict(instance) for _ in range(6)} == {"invalid"}
         assert check(instance, new_qr, cluster.agency_key) == 200
-    print(f"\na retired key refused by both instances within {took:.2f} s")
+    print(f"\na retired key: first refused after {took:.2f} s, by every worker after {WINDOW_S} s")
 
 
 def test_every_answered_check_is_recorded_when_a_worker_is_killed_under_load(
