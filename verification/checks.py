@@ -14,9 +14,9 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import Connection, Table, bindparam, func, insert, select
+from sqlalchemy import Dialect, Table, bindparam, func, insert, select
 
-from identity import clock, db, metrics, signing
+from identity import clock, db, driver, metrics, signing
 from identity.access.agencies import KnownAgency
 from identity.digital_id import credentials
 from identity.documents import documents
@@ -36,9 +36,8 @@ BARE_TOKEN, BARE_REFERENCE = re.compile(COMPACT_JWS), re.compile(REFERENCE)
 OUR_PATH = re.compile(f"/v/({COMPACT_JWS})|/d/({REFERENCE})")
 FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
 ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
-# The statements of every scan, built once with bind parameters and run as Core on the
-# request's connection: no ORM objects, identity map or flush on the hot path (they took a
-# third of a check: bench/verify_profile.py).
+# The statements of every scan, built once with bind parameters and run straight on the driver
+# (identity.driver): no ORM objects, identity map or flush on the hot path.
 CREDENTIALS, HOLDERS = cast(Table, Credential.__table__), cast(Table, Beneficiary.__table__)
 EVENTS = cast(Table, VerificationEvent.__table__)
 CREDENTIAL_WITH_HOLDER = (
@@ -49,17 +48,31 @@ CREDENTIAL_WITH_HOLDER = (
 EVENT_COLUMNS = (
     "at", "kind", "subject_ref", "beneficiary_id", "agency_id", "channel", "purpose", "result",
 )  # fmt: skip
-INSERT_EVENT = insert(EVENTS).returning(EVENTS.c.id)
+_VALUES = {name: bindparam(name, type_=EVENTS.c[name].type) for name in EVENT_COLUMNS}
+INSERT_EVENT = insert(EVENTS).values(_VALUES).returning(EVENTS.c.id)
 # On PostgreSQL the event's transaction commits without waiting for its WAL to reach the disk
 # (synchronous_commit off for this transaction only, set inside the INSERT: no extra round
 # trip). A crash of the PostgreSQL server itself can lose the events of its last moments (at
-# most 3 × wal_writer_delay, 0.6 s by default), never a status change: a check's request writes
-# nothing else, and every other transaction keeps synchronous commit. README, "Speed".
+# most 3 × wal_writer_delay, 0.6 s by default), never a status change: a check writes nothing
+# else, and every other transaction keeps synchronous commit. README, "Speed".
 _LAG = select(func.set_config("synchronous_commit", "off", True).label("lag")).cte("lag")
-_VALUES = select(*(bindparam(name, type_=EVENTS.c[name].type) for name in EVENT_COLUMNS))
 INSERT_EVENT_POSTGRES = (
-    insert(EVENTS).from_select(EVENT_COLUMNS, _VALUES.select_from(_LAG)).returning(EVENTS.c.id)
+    insert(EVENTS)
+    .from_select(EVENT_COLUMNS, select(*_VALUES.values()).select_from(_LAG))
+    .returning(EVENTS.c.id)
 )
+
+
+@functools.lru_cache(maxsize=16)
+def _statements(dialect: Dialect) -> tuple[driver.Statement, driver.Statement]:
+    """The lookup and the event insert of a check, compiled once for this database."""
+    insert_event = INSERT_EVENT_POSTGRES if dialect.name == "postgresql" else INSERT_EVENT
+    return (
+        driver.Statement.compile(CREDENTIAL_WITH_HOLDER, dialect),
+        driver.Statement.compile(insert_event, dialect),
+    )
+
+
 VERIFICATIONS = metrics.Counter(
     "hawiya_verifications_total",
     "Checks of IDs and documents (API, scanner and pages), by kind and verdict.",
@@ -201,7 +214,8 @@ def check_phone_token(token: str) -> Verdict:
         return Verdict(rejected.verdict, genuine=rejected.verdict == "expired")
     # One round trip for the credential and its holder: this is the hot path of every scan.
     credential_id = str(claims["sub"])[:32]
-    found = _connection().execute(CREDENTIAL_WITH_HOLDER, {"id": credential_id}).one_or_none()
+    with driver.transaction() as (cursor, dialect):
+        found = cursor.one_or_none(_statements(dialect)[0], {"id": credential_id})
     if found is None:
         return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
     person = Holder(**dict(zip(HOLDER_COLUMNS, found[1:], strict=True)))
@@ -253,7 +267,6 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
         VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
         UNRECORDED.inc(kind=verdict.kind)
         return verdict
-    connection = _connection()
     event = {
         "at": verdict.checked_at,
         "kind": verdict.kind,
@@ -264,12 +277,9 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
         "purpose": purpose,
         "result": verdict.result,
     }
-    statement = INSERT_EVENT_POSTGRES if connection.dialect.name == "postgresql" else INSERT_EVENT
-    event_id = connection.execute(statement, event).scalar_one()  # committed with the request
+    with driver.transaction() as (cursor, dialect):  # committed before the answer is sent
+        row = cursor.one_or_none(_statements(dialect)[1], event)
+    assert row is not None  # INSERT … RETURNING
+    event_id = int(row[0])
     VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
     return Verdict(**{**verdict.__dict__, "event_id": event_id})
-
-
-def _connection() -> Connection:
-    """Return the connection of the request's transaction (committed by the unit of work)."""
-    return db.session().connection()
