@@ -498,11 +498,11 @@ def key_ring(*, look: bool = False) -> KeyRing:
     The folder is looked at when the ring is older than RING_CHECKED_FOR seconds, or when
     `look` (a token named a key the ring does not hold).
     """
-    directory = keys_dir()
     cached: tuple[float, object, KeyRing] | None = current_app.extensions.get(CACHE_EXTENSION)
     now = time.monotonic()
     if cached is not None and not look and now - cached[0] <= RING_CHECKED_FOR:
         return cached[2]
+    directory = keys_dir()
     fingerprint = (str(directory), _fingerprint(directory))
     if cached is not None and fingerprint[1] is not None and cached[1] == fingerprint:
         current_app.extensions[CACHE_EXTENSION] = (now, fingerprint, cached[2])

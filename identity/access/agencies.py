@@ -8,6 +8,7 @@ the register, so it works at once.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, has_app_context
@@ -141,18 +142,22 @@ class KnownAgencies:
         # One tuple, replaced in one assignment: a thread sees one view or the other, whole.
         self._view: tuple[float, dict[str, KnownAgency]] = (float("-inf"), {})
 
-    def find(self, session: Session, key: str | None) -> KnownAgency | None:
-        """Return the active agency holding this key, reading the register when the view is old."""
+    def find(self, session: Callable[[], Session], key: str | None) -> KnownAgency | None:
+        """Return the active agency holding this key, reading the register when the view is old.
+
+        `session` is called only when the register is read: a request answered from memory
+        opens none.
+        """
         hashed = KEYS.digest_of(key)
         if hashed is None:
             return None
         read_at, by_hash = self._view
         if time.monotonic() - read_at > KNOWN_FOR:
-            by_hash = self._read(session)
+            by_hash = self._read(session())
         found = by_hash.get(hashed)
         if found is not None:
             return found
-        agency = authenticate(session, key)  # not in memory: a key made since, or none of ours
+        agency = authenticate(session(), key)  # not in memory: a key made since, or none of ours
         return KnownAgency.of(agency) if agency is not None else None
 
     def _read(self, session: Session) -> dict[str, KnownAgency]:
@@ -166,10 +171,10 @@ class KnownAgencies:
         self._view = (float("-inf"), {})
 
 
-def known(session: Session, key: str | None) -> KnownAgency | None:
+def known(key: str | None) -> KnownAgency | None:
     """Return the current app's active agency holding this key (at most KNOWN_FOR seconds old)."""
     view: KnownAgencies = current_app.extensions.setdefault(CACHE_EXTENSION, KnownAgencies())
-    return view.find(session, key)
+    return view.find(db.session, key)
 
 
 def _forget_when_committed(session: Session) -> None:

@@ -21,6 +21,7 @@ from identity.web import (
 )
 from identity.web.console import admin, pages
 from identity.web.holder import card, documents, signin_api, signin_pages, who_checked_me
+from identity.web.no_session import NoSession
 
 BLUEPRINTS = (
     *(health.bp, front_page.bp, wellknown.bp, api_docs.bp, backoffice.bp),
@@ -32,6 +33,7 @@ BLUEPRINTS = (
 def install_edges(app: Flask) -> None:
     """Install what every request passes through; first, before any blueprint is registered."""
     inputs.init_app(app)  # its `<int:…>` converter must precede every route
+    app.session_interface = NoSession()
     i18n.init_app(app)
     csrf.init_app(app)
     headers.init_app(app)

@@ -28,7 +28,7 @@ def require_agency() -> agencies.KnownAgency:
     lowered = {name.lower() for name in request.args}
     if lowered & KEY_PARAMETERS or agencies.KEY_PREFIX in request.query_string.decode("latin-1"):
         raise KeyInQuery()
-    agency = agencies.known(db.session(), bearer_token())
+    agency = agencies.known(bearer_token())
     if agency is None:
         raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
     # A fair share between agencies, not a guard against guessing: while Redis is down the

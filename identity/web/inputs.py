@@ -107,10 +107,15 @@ def whole_number(raw: str) -> int | None:
     return number if number <= MAX_ID else None
 
 
+# The bodies werkzeug parses into request.form (werkzeug.formparser); any other leaves it empty.
+FORM_TYPES = frozenset({"multipart/form-data", "application/x-www-form-urlencoded"})
+
+
 def refuse_unstorable_text() -> None:
     """Refuse a request whose path, query string or form fields hold unstorable text."""
     texts = [request.path]
-    for multidict in (request.args, request.form):
+    form = (request.form,) if request.mimetype in FORM_TYPES else ()  # a JSON body: not parsed
+    for multidict in (request.args, *form):
         for key, values in multidict.lists():
             texts.append(key)
             texts.extend(values)

@@ -1,5 +1,6 @@
 """What every response shares: one error shape, security headers, languages, health checks."""
 
+import flask
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -200,3 +201,15 @@ def test_forwarded_host_is_not_trusted_even_behind_a_trusted_proxy(tmp_path) -> 
         "/healthz", headers={"Host": "evil.example", "X-Forwarded-Host": "localhost"}
     )
     assert forwarded_only.status_code == 400
+
+
+def test_flasks_cookie_session_is_never_opened_or_sent(app: Flask) -> None:
+    """Hawiya's sessions are its own (README, "Security"): Flask's would be a signed cookie."""
+    client = app.test_client()
+    client.set_cookie("session", "eyJ4IjoxfQ.forged.by-hand")
+    response = client.get("/")
+    assert "session=" not in " ".join(response.headers.getlist("Set-Cookie"))
+    with app.test_request_context("/", headers={"Cookie": "session=eyJ4IjoxfQ.x.y"}):
+        assert dict(flask.session) == {}  # the cookie is not even read
+        with pytest.raises(RuntimeError):
+            flask.session["agency"] = 1  # and a view that would write one fails loudly
