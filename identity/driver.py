@@ -11,12 +11,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flask import g
 from sqlalchemy import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
 from identity import db
+
+OPEN = "hawiya_driver_transaction"  # flask.g: the block open in this request
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,17 @@ class Cursor:
 def transaction() -> Iterator[tuple[Cursor, Dialect]]:
     """Yield a cursor on a pooled connection of its own, and the dialect to compile for.
 
-    Its writes commit when the block ends and roll back if it raises. On PostgreSQL each
-    statement commits by itself (autocommit: no BEGIN and COMMIT round trips), so a block must
-    write with one statement. A driver error comes out as SQLAlchemy's, so that a database that
-    is down answers 503 as everywhere (identity.web.refusals), and a connection the error shows
-    dead leaves the pool.
+    Its writes commit when the block ends and roll back if it raises. A block inside another
+    of the same request shares the outer one's cursor, and the outer one commits: one pooled
+    connection per check. On PostgreSQL each statement commits by itself (autocommit: no BEGIN
+    and COMMIT round trips), so a block must write with one statement. A driver error comes out
+    as SQLAlchemy's, so that a database that is down answers 503 as everywhere
+    (identity.web.refusals), and a connection the error shows dead leaves the pool.
     """
+    outer: tuple[Cursor, Dialect] | None = g.get(OPEN)
+    if outer is not None:
+        yield outer
+        return
     engine = db.get_db().engine
     dialect = engine.dialect
     base = dialect.loaded_dbapi.Error
@@ -93,7 +101,8 @@ def transaction() -> Iterator[tuple[Cursor, Dialect]]:
         if autocommit:
             connection.driver_connection.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
-        yield Cursor(cursor), dialect
+        setattr(g, OPEN, (Cursor(cursor), dialect))
+        yield getattr(g, OPEN)
         connection.commit()
     except base as error:
         dead = connection is not None and dialect.is_disconnect(error, connection, cursor)
@@ -101,6 +110,7 @@ def transaction() -> Iterator[tuple[Cursor, Dialect]]:
             connection.invalidate(error)
         raise DBAPIError.instance(None, None, error, base, connection_invalidated=dead) from error
     finally:
+        g.pop(OPEN, None)
         if connection is not None:
             _give_back(connection, cursor, autocommit)
 

@@ -2,13 +2,14 @@
 
 `standing` is the one rule for what a credential's status and its holder's status in the register
 mean together: the live check (`verification.checks`) and the offline status lists
-(`identity.digital_id.status_list`) both ask it.
+(`identity.digital_id.status_list`) both ask it (`standing_in_sql` where the database decides).
 """
 
 from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    case,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -40,6 +42,23 @@ def standing(credential_status: str, holder_status: str) -> str:
     if holder_status in HOLDER_STANDING:
         return HOLDER_STANDING[holder_status]
     return "suspended" if credential_status == "suspended" else "valid"
+
+
+def standing_in_sql(
+    credential_status: ColumnElement[str], holder_status: ColumnElement[str]
+) -> ColumnElement[str]:
+    """Return `standing` as a SQL expression, for a statement that decides in the database.
+
+    Built from the same table in the same order (a check on PostgreSQL reads, decides and
+    records in one round trip); tests/identity/test_models.py holds it to `standing` for every
+    pair of statuses.
+    """
+    return case(
+        (credential_status == "revoked", "revoked"),
+        *((holder_status == status, worth) for status, worth in HOLDER_STANDING.items()),
+        (credential_status == "suspended", "suspended"),
+        else_="valid",
+    )
 
 
 def utcnow() -> datetime:

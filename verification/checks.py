@@ -14,13 +14,20 @@ from typing import cast
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import Dialect, Table, bindparam, func, insert, select
+from sqlalchemy import Dialect, Table, bindparam, func, insert, select, true
 
 from identity import clock, db, driver, metrics, signing
 from identity.access.agencies import KnownAgency
 from identity.digital_id import credentials
 from identity.documents import documents
-from identity.models import Beneficiary, Credential, Document, VerificationEvent, standing
+from identity.models import (
+    Beneficiary,
+    Credential,
+    Document,
+    VerificationEvent,
+    standing,
+    standing_in_sql,
+)
 from identity.register.beneficiaries import Record
 
 VERDICTS = ("valid", "revoked", "suspended", "expired", "invalid", "not_found")
@@ -63,16 +70,6 @@ INSERT_EVENT_POSTGRES = (
 )
 
 
-@functools.lru_cache(maxsize=16)
-def _statements(dialect: Dialect) -> tuple[driver.Statement, driver.Statement]:
-    """The lookup and the event insert of a check, compiled once for this database."""
-    insert_event = INSERT_EVENT_POSTGRES if dialect.name == "postgresql" else INSERT_EVENT
-    return (
-        driver.Statement.compile(CREDENTIAL_WITH_HOLDER, dialect),
-        driver.Statement.compile(insert_event, dialect),
-    )
-
-
 VERIFICATIONS = metrics.Counter(
     "hawiya_verifications_total",
     "Checks of IDs and documents (API, scanner and pages), by kind and verdict.",
@@ -96,6 +93,30 @@ class Verifier:
 
 
 @dataclass(frozen=True)
+class Recording:
+    """Who is checking and why: what a verification event records besides the verdict."""
+
+    verifier: Verifier
+    purpose: str
+
+    def event(
+        self,
+        at: datetime,
+        kind: str,
+        subject_ref: str | None,
+        beneficiary_id: int | None = None,
+        result: str | None = None,
+    ) -> dict[str, object]:
+        """Return the values of this check's event (EVENT_COLUMNS)."""
+        agency = self.verifier.agency
+        return {
+            "at": at, "kind": kind, "subject_ref": subject_ref, "beneficiary_id": beneficiary_id,
+            "agency_id": agency.id if agency else None, "channel": self.verifier.channel,
+            "purpose": self.purpose, "result": result,
+        }  # fmt: skip
+
+
+@dataclass(frozen=True)
 class Holder(Record):
     """The holder of a checked ID or document, as the register has them now: a record and an id."""
 
@@ -108,6 +129,56 @@ class Holder(Record):
 
 
 HOLDER_COLUMNS = tuple(column.name for column in fields(Holder))
+
+
+# On PostgreSQL a scanned ID is read, decided and recorded in one statement (one round trip, one
+# snapshot): the credential and its holder, their standing decided in the database
+# (`standing_in_sql`), and the event inserted from the same row. No row: nothing inserted, and
+# the check records its not_found as any other verdict.
+_FOUND = (
+    select(
+        standing_in_sql(CREDENTIALS.c.status, HOLDERS.c.status).label("result"),
+        *(HOLDERS.c[name] for name in HOLDER_COLUMNS),
+    )
+    .join_from(CREDENTIALS, HOLDERS)
+    .where(CREDENTIALS.c.id == bindparam("subject_ref"))
+    .cte("found")
+)
+_FROM_FOUND = {"beneficiary_id": _FOUND.c.id, "result": _FOUND.c.result}
+_RECORDED = (
+    insert(EVENTS)
+    .from_select(
+        EVENT_COLUMNS,
+        select(*(_FROM_FOUND.get(name, _VALUES[name]) for name in EVENT_COLUMNS))
+        .select_from(_FOUND)
+        .join(_LAG, true()),
+    )
+    .returning(EVENTS.c.id)
+    .cte("recorded")
+)
+READ_AND_RECORD_POSTGRES = select(
+    _FOUND.c.result, *(_FOUND.c[name] for name in HOLDER_COLUMNS), _RECORDED.c.id
+).select_from(_FOUND.join(_RECORDED, true()))
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements of a check, compiled once for one database."""
+
+    read: driver.Statement
+    insert_event: driver.Statement
+    read_and_record: driver.Statement | None  # PostgreSQL only
+
+    @classmethod
+    @functools.lru_cache(maxsize=16)
+    def of(cls, dialect: Dialect) -> "Statements":
+        """Return the statements compiled for this dialect (cached)."""
+        postgres = dialect.name == "postgresql"
+        return cls(
+            driver.Statement.compile(CREDENTIAL_WITH_HOLDER, dialect),
+            driver.Statement.compile(INSERT_EVENT_POSTGRES if postgres else INSERT_EVENT, dialect),
+            driver.Statement.compile(READ_AND_RECORD_POSTGRES, dialect) if postgres else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -205,8 +276,12 @@ def parse_qr(
     return None
 
 
-def check_phone_token(token: str) -> Verdict:
-    """Check a phone ID token: our signature, not expired, and the live status in the register."""
+def check_phone_token(token: str, recording: Recording | None = None) -> Verdict:
+    """Check a phone ID token: our signature, not expired, and the live status in the register.
+
+    With `recording` (who checks, and why), on PostgreSQL the lookup records the event in the
+    same statement, and the verdict comes back with its event id (`record` then only counts).
+    """
     try:
         claims = credentials.read_phone_token(token)
     except signing.TokenRejected as rejected:
@@ -215,12 +290,24 @@ def check_phone_token(token: str) -> Verdict:
     # One round trip for the credential and its holder: this is the hot path of every scan.
     credential_id = str(claims["sub"])[:32]
     with driver.transaction() as (cursor, dialect):
-        found = cursor.one_or_none(_statements(dialect)[0], {"id": credential_id})
-    if found is None:
-        return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
-    person = Holder(**dict(zip(HOLDER_COLUMNS, found[1:], strict=True)))
-    result = standing(found[0], person.status)
-    return Verdict(result, subject_ref=credential_id, beneficiary=person, genuine=True)
+        statements = Statements.of(dialect)
+        if recording is not None and statements.read_and_record is not None:
+            at = clock.now()
+            event = recording.event(at, "id_card", credential_id)
+            found = cursor.one_or_none(statements.read_and_record, event)
+            if found is not None:
+                holder = Holder(**dict(zip(HOLDER_COLUMNS, found[1:-1], strict=True)))
+                return Verdict(
+                    found[0], subject_ref=credential_id, checked_at=at, beneficiary=holder,
+                    event_id=int(found[-1]), genuine=True,
+                )  # fmt: skip
+        else:
+            found = cursor.one_or_none(statements.read, {"id": credential_id})
+            if found is not None:
+                holder = Holder(**dict(zip(HOLDER_COLUMNS, found[1:], strict=True)))
+                result = standing(found[0], holder.status)
+                return Verdict(result, subject_ref=credential_id, beneficiary=holder, genuine=True)
+    return Verdict("not_found", subject_ref=str(claims["sub"])[:64], genuine=True)
 
 
 def check_document(reference: str) -> Verdict:
@@ -248,12 +335,13 @@ def check(qr_text: object, verifier: Verifier, purpose: str) -> Verdict:
     """Check what a verifier scanned or typed, and record that they did."""
     parsed = parse_qr(qr_text, (current_app.config["PUBLIC_URL"],))
     if parsed is None:
-        verdict = Verdict("invalid")
-    elif parsed[0] == "id_card":
-        verdict = check_phone_token(parsed[1])
-    else:
-        verdict = check_document(parsed[1])
-    return record(verdict, verifier, purpose)
+        return record(Verdict("invalid"), verifier, purpose)
+    with driver.transaction():  # one pooled connection for the lookup and the event
+        if parsed[0] == "id_card":
+            verdict = check_phone_token(parsed[1], Recording(verifier, purpose))
+        else:
+            verdict = check_document(parsed[1])
+        return record(verdict, verifier, purpose)
 
 
 def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
@@ -261,25 +349,26 @@ def record(verdict: Verdict, verifier: Verifier, purpose: str) -> Verdict:
 
     An agency is authenticated and accountable, so each of its checks is stored, garbage too.
     A public check is stored only when it names something of ours (`genuine`); any other is
-    only counted, so nobody can fill the database from outside with made-up references.
+    only counted, so nobody can fill the database from outside with made-up references. A
+    verdict recorded by its lookup already (`event_id`) is only counted.
     """
-    if verifier.agency is None and not verdict.genuine:
-        VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
-        UNRECORDED.inc(kind=verdict.kind)
-        return verdict
-    event = {
-        "at": verdict.checked_at,
-        "kind": verdict.kind,
-        "subject_ref": verdict.subject_ref,
-        "beneficiary_id": verdict.beneficiary.id if verdict.beneficiary else None,
-        "agency_id": verifier.agency.id if verifier.agency else None,
-        "channel": verifier.channel,
-        "purpose": purpose,
-        "result": verdict.result,
-    }
-    with driver.transaction() as (cursor, dialect):  # committed before the answer is sent
-        row = cursor.one_or_none(_statements(dialect)[1], event)
-    assert row is not None  # INSERT … RETURNING
-    event_id = int(row[0])
+    if verdict.event_id is None:
+        if verifier.agency is not None or verdict.genuine:
+            verdict = _stored(verdict, Recording(verifier, purpose))
+        else:
+            UNRECORDED.inc(kind=verdict.kind)
     VERIFICATIONS.inc(kind=verdict.kind, result=verdict.result)
-    return Verdict(**{**verdict.__dict__, "event_id": event_id})
+    return verdict
+
+
+def _stored(verdict: Verdict, recording: Recording) -> Verdict:
+    """Insert the verdict's event; return the verdict with its event id."""
+    holder = verdict.beneficiary
+    event = recording.event(
+        verdict.checked_at, verdict.kind, verdict.subject_ref, holder.id if holder else None,
+        verdict.result,
+    )  # fmt: skip
+    with driver.transaction() as (cursor, dialect):  # committed before the answer is built
+        row = cursor.one_or_none(Statements.of(dialect).insert_event, event)
+    assert row is not None  # INSERT … RETURNING
+    return Verdict(**{**verdict.__dict__, "event_id": int(row[0])})

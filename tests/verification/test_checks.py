@@ -1,20 +1,31 @@
 """Thousands of malformed inputs to the verify paths: never a 5xx, never `valid`."""
 
+import itertools
 import string
 
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from identity import db
-from tests.factories import make_agency, phone_url
+from identity.access import agencies
+from identity.digital_id import credentials
+from identity.models import (
+    BENEFICIARY_STATUSES,
+    CREDENTIAL_STATUSES,
+    Beneficiary,
+    Credential,
+    standing,
+)
+from tests.factories import FATIMA, add_people, issue_ids, make_agency, phone_url
 from verification.checks import (
     EVENT_COLUMNS,
     EVENTS,
     INSERT_EVENT_POSTGRES,
     Verdict,
     Verifier,
+    check,
     record,
 )
 
@@ -112,3 +123,40 @@ def test_an_event_is_committed_before_record_returns_and_only_it_skips_the_wait_
                 assert other.scalar(text("SHOW synchronous_commit")) == "off"
                 lagging.rollback()
             assert other.scalar(text("SHOW synchronous_commit")) == "on"
+
+
+def test_a_check_answers_and_records_the_registers_standing_now_on_each_backend(
+    any_app: Flask,
+) -> None:
+    """On PostgreSQL one statement reads, decides and records: it must agree with `standing`."""
+    app = any_app
+    add_people(app, FATIMA)
+    (credential_id,) = issue_ids(app, FATIMA)
+    key = make_agency(app)
+    engine = app.extensions["hawiya.db"].engine
+    pairs = list(itertools.product(CREDENTIAL_STATUSES, BENEFICIARY_STATUSES))
+    for credential_status, holder_status in [*pairs, (None, None)]:
+        with app.test_request_context():
+            if credential_status is None:  # a credential the register does not hold
+                url = credentials.phone_token(Credential(id="no-such-credential")).url
+            else:
+                with engine.begin() as connection:
+                    connection.execute(update(Credential).values(status=credential_status))
+                    connection.execute(update(Beneficiary).values(status=holder_status))
+                url = phone_url(app)
+            agency = agencies.known(key)
+            verdict = check(url, Verifier(agency, "api"), "Standing test")
+            expected = (
+                standing(credential_status, holder_status) if credential_status else "not_found"
+            )
+            assert verdict.result == expected, (credential_status, holder_status)
+            with engine.connect() as other:  # committed, as the check answered
+                stored = other.execute(select(EVENTS).where(EVENTS.c.id == verdict.event_id)).one()
+            holder_id = verdict.beneficiary.id if verdict.beneficiary else None
+            assert (stored.result, stored.beneficiary_id, stored.agency_id) == (
+                expected, holder_id, agency.id if agency else None,
+            )  # fmt: skip
+            assert stored.subject_ref == (
+                credential_id if credential_status else "no-such-credential"
+            )
+            assert (holder_id is not None) == (credential_status is not None)
