@@ -129,7 +129,7 @@ def run() -> list[Row]:
         target = prepare(folder, env, people=PEOPLE)
         metrics_token = hawiya(env, "tokens", "create", "--role", "metrics").strip().split()[-1]
         ports = [
-            servers.enter_context(hawiya_served(WORKERS_EACH, env, folder / f"load-{n}.log"))
+            servers.enter_context(hawiya_served(WORKERS_EACH, env, folder / f"load-{n}.log")).port
             for n in range(INSTANCES)
         ]
         people = People(PEOPLE)

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -79,9 +80,30 @@ def stop(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
+@dataclass(frozen=True)
+class Server:
+    """A running server: its port, and its main process (gunicorn's workers are its children)."""
+
+    port: int
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """Return the CPU time the server's main process and its workers have used so far."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rpartition(")")[2].split()
+            except OSError:  # a process that ended meanwhile
+                continue
+            pid, parent = int(stat.parent.name), int(fields[1])
+            if self.pid in (pid, parent):
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _serve(command: Callable[[int], list[str]], env: dict[str, str], log: Path) -> Iterator[int]:
-    """Run command(port) on a free port; yield the port once it is healthy; always stop it."""
+def _serve(command: Callable[[int], list[str]], env: dict[str, str], log: Path) -> Iterator[Server]:
+    """Run command(port) on a free port; yield the server once it is healthy; always stop it."""
     port = free_port()
     with log.open("wb") as errors:
         server = subprocess.Popen(
@@ -90,13 +112,15 @@ def _serve(command: Callable[[int], list[str]], env: dict[str, str], log: Path) 
         )  # fmt: skip
     try:
         wait_healthy(port, server, log)
-        yield port
+        yield Server(port, server.pid)
     finally:
         stop(server)
 
 
-def served(app: str, workers: int, env: dict[str, str], log: Path) -> AbstractContextManager[int]:
-    """Serve a WSGI app (`module:attr`) with gunicorn on a free local port; yield the port."""
+def served(
+    app: str, workers: int, env: dict[str, str], log: Path
+) -> AbstractContextManager[Server]:
+    """Serve a WSGI app (`module:attr`) with gunicorn on a free local port; yield the server."""
 
     def command(port: int) -> list[str]:
         return [
@@ -107,7 +131,7 @@ def served(app: str, workers: int, env: dict[str, str], log: Path) -> AbstractCo
     return _serve(command, env, log)
 
 
-def hawiya_served(workers: int, env: dict[str, str], log: Path) -> AbstractContextManager[int]:
+def hawiya_served(workers: int, env: dict[str, str], log: Path) -> AbstractContextManager[Server]:
     """Run `hawiya serve` (the production command, access log included) on a free local port."""
 
     def command(port: int) -> list[str]:

@@ -311,7 +311,8 @@ def run() -> list[Row]:
         env = server_env(folder, POSTGRES, sink, WORKERS)
         prepare(folder, env, people=PEOPLE)
         people = People(PEOPLE)
-        with served("wsgi:app", WORKERS, env, folder / "signin.log") as port:
+        with served("wsgi:app", WORKERS, env, folder / "signin.log") as server:
+            port = server.port
             sign_ins(port, sink, people, WARMUP_S, [])
             tokens: list[str] = []
             signed, took = sign_ins(port, sink, people, DURATION_S, tokens)

@@ -79,7 +79,8 @@ def run() -> list[Row]:
         prepare(folder, env, people=total)
         people = register_rows(total)
         warmup, measured = people[: 2 * WARMUP], people[2 * WARMUP :]
-        with served("wsgi:app", 1, env, folder / "signin_timing.log") as port:
+        with served("wsgi:app", 1, env, folder / "signin_timing.log") as server:
+            port = server.port
             timed(port, starts(warmup), 0)
             seconds = timed(port, starts(measured), len(warmup))
             deadline = time.monotonic() + 10
