@@ -6,6 +6,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from identity.store import StoreUnavailable
+from identity.web.headers import SECURITY_HEADERS
 
 
 def test_healthz(client: FlaskClient) -> None:
@@ -110,6 +111,13 @@ def test_security_headers_on_every_response(client: FlaskClient, path: str) -> N
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["Referrer-Policy"] == "no-referrer"
     assert headers["Cache-Control"] == "no-store"
+    for name, _value in SECURITY_HEADERS:
+        assert len(headers.getlist(name)) == 1, name
+
+
+def test_a_header_its_view_set_is_kept_and_not_doubled(client: FlaskClient) -> None:
+    headers = client.get("/.well-known/jwks.json").headers
+    assert headers.getlist("Cache-Control") == ["public, max-age=300"]
 
 
 def test_static_files_may_be_cached(client: FlaskClient) -> None:
