@@ -52,7 +52,7 @@ class Statement:
         return cls(str(compiled), positions, tuple(processors), tuple(constants))
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | Mapping[str, Any]:
-        """Return the driver's parameters for these values, by name."""
+        """Return the driver's parameters for these values: a list for `?`, else by name."""
         bound = {**dict(self.constants), **values}
         for name, process in self.processors:
             bound[name] = process(bound[name])
