@@ -50,8 +50,8 @@ def standing_in_sql(
     """Return `standing` as a SQL expression, for a statement that decides in the database.
 
     Built from the same table in the same order (a check on PostgreSQL reads, decides and
-    records in one round trip); tests/identity/test_models.py holds it to `standing` for every
-    pair of statuses.
+    records in one round trip); tests/verification/test_checks.py holds it to `standing` for
+    every pair of statuses, on both databases.
     """
     return case(
         (credential_status == "revoked", "revoked"),
