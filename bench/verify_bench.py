@@ -292,10 +292,9 @@ def compare(
             if status != 200 or (valid and json.loads(body).get("result") != "valid"):
                 raise RuntimeError(f"port {server.port} answered {status}: {body[:300]!r}")
             LOAD(server.port, target, WARMUP_S, folder)
-        rounds = [(load_once(bare, target, folder), load_once(ours, target, folder))]
-        rounds += [
+        rounds = [
             (load_once(bare, target, folder), load_once(ours, target, folder))
-            for _ in range(ROUNDS - 1)
+            for _ in range(ROUNDS)
         ]
     return [pair[0] for pair in rounds], [pair[1] for pair in rounds]
 
@@ -368,9 +367,8 @@ def run() -> list[Row]:
             SECRET_KEY=SECRET, QR_TTL="600", WORKERS="1",
         )  # fmt: skip
         target = prepare(sqlite, env)
-        result += rows_of(
-            "SQLite + in-process store", 1, *compare(1, bare_env, env, target, sqlite)
-        )
+        pair = compare(1, bare_env, env, target, sqlite)
+        result += rows_of("SQLite + in-process store", 1, *pair)
 
         postgres = folder / "postgres"
         postgres.mkdir()

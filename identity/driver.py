@@ -101,8 +101,9 @@ def transaction() -> Iterator[tuple[Cursor, Dialect]]:
         if autocommit:
             connection.driver_connection.autocommit = True  # type: ignore[union-attr]
         cursor = connection.cursor()
-        setattr(g, OPEN, (Cursor(cursor), dialect))
-        yield getattr(g, OPEN)
+        opened = (Cursor(cursor), dialect)
+        setattr(g, OPEN, opened)
+        yield opened
         connection.commit()
     except base as error:
         dead = connection is not None and dialect.is_disconnect(error, connection, cursor)

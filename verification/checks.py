@@ -285,7 +285,7 @@ def check_phone_token(token: str, recording: Recording | None = None) -> Verdict
     try:
         claims = credentials.read_phone_token(token)
     except signing.TokenRejected as rejected:
-        # PyJWT reports expiry only once the signature has verified: expired is ours.
+        # Expiry is reported only once the signature has verified (signing.read): expired is ours.
         return Verdict(rejected.verdict, genuine=rejected.verdict == "expired")
     # One round trip for the credential and its holder: this is the hot path of every scan.
     credential_id = str(claims["sub"])[:32]
