@@ -25,7 +25,7 @@ from bench.servers import SECRET, bench_env
 from bench.verify_bench import POSTGRES, REDIS_URL, Target, prepare
 
 ROOT = Path(__file__).resolve().parents[1]
-TOP = 40  # functions shown
+TOP = int(os.environ.get("TOP", "40"))  # functions shown
 
 
 def environ(target: Target) -> dict[str, object]:

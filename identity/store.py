@@ -51,6 +51,10 @@ class Store(Protocol):
         """Increment key atomically; ttl starts a fixed window only when the key is created."""
         ...
 
+    def incr_by(self, key: str, amount: int, ttl: int) -> tuple[int, float]:
+        """Add amount (> 0) to key atomically, as `incr` does; return the count and seconds left."""
+        ...
+
     def ttl(self, key: str) -> int | None:
         """Return the seconds key has left, or None if it is missing or never expires."""
         ...
@@ -71,6 +75,11 @@ class Store(Protocol):
 def _check_ttl(ttl: int) -> None:
     if not isinstance(ttl, int) or ttl <= 0:
         raise ValueError(f"ttl must be a positive whole number of seconds, not {ttl!r}")
+
+
+def _check_amount(amount: int) -> None:
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValueError(f"amount must be a positive whole number, got {amount!r}")
 
 
 def _check_amounts(amounts: Mapping[str, int]) -> None:
@@ -101,6 +110,14 @@ if redis.call('TTL', KEYS[1]) == -1 then
 end
 return count
 """
+# The same for several at once, with the window's milliseconds left (PTTL) beside the count.
+_INCR_BY_SCRIPT = """
+local count = redis.call('INCRBY', KEYS[1], ARGV[2])
+if redis.call('TTL', KEYS[1]) == -1 then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+end
+return {count, redis.call('PTTL', KEYS[1])}
+"""
 
 
 class RedisStore:
@@ -119,6 +136,7 @@ class RedisStore:
             retry=Retry(NoBackoff(), 1),
         )
         self._incr = self._client.register_script(_INCR_SCRIPT)
+        self._incr_by = self._client.register_script(_INCR_BY_SCRIPT)
 
     def _key(self, key: str) -> str:
         return self._prefix + key
@@ -153,6 +171,14 @@ class RedisStore:
         """Increment key atomically; ttl starts a fixed window only when the key is created."""
         _check_ttl(ttl)
         return int(self._incr(keys=[self._key(key)], args=[ttl]))
+
+    @_unavailable_on_error
+    def incr_by(self, key: str, amount: int, ttl: int) -> tuple[int, float]:
+        """Add amount to key atomically, as `incr` does; return the count and seconds left."""
+        _check_ttl(ttl)
+        _check_amount(amount)
+        count, left_ms = self._incr_by(keys=[self._key(key)], args=[ttl, amount])
+        return int(count), max(int(left_ms), 0) / 1000
 
     @_unavailable_on_error
     def ttl(self, key: str) -> int | None:
@@ -255,6 +281,18 @@ class MemoryStore:
             count, expires_at = (int(entry[0]) + 1, entry[1]) if entry else (1, now + ttl)
             self._entries[self._prefix + key] = (str(count), expires_at)
             return count
+
+    def incr_by(self, key: str, amount: int, ttl: int) -> tuple[int, float]:
+        """Add amount to key atomically, as `incr` does; return the count and seconds left."""
+        _check_ttl(ttl)
+        _check_amount(amount)
+        with self._lock:
+            now = self._clock()
+            self._sweep(now)
+            entry = self._live(key, now)
+            count, expires_at = (int(entry[0]), entry[1]) if entry else (0, now + ttl)
+            self._entries[self._prefix + key] = (str(count + amount), expires_at)
+            return count + amount, expires_at - now
 
     def ttl(self, key: str) -> int | None:
         """Return the seconds key has left, or None if it is missing."""

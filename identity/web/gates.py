@@ -31,9 +31,10 @@ def require_agency() -> agencies.KnownAgency:
     agency = agencies.known(bearer_token())
     if agency is None:
         raise Unauthorized("A valid agency API key is required: Authorization: Bearer <key>.")
-    # A fair share between agencies, not a guard against guessing: while Redis is down the
-    # checks go on uncounted, since a verdict needs only the register.
-    ratelimit.hit(f"agency:{agency.id}", agency.rate_limit, 60, fail_open=True)
+    # A fair share between agencies, not a guard against guessing: counted in leases (one
+    # store round trip per lease, not per request), and while Redis is down the checks go on
+    # uncounted, since a verdict needs only the register.
+    ratelimit.share(f"agency:{agency.id}", agency.rate_limit, 60)
     return agency
 
 

@@ -138,6 +138,23 @@ def test_incr_keeps_its_first_expiry(store: Store) -> None:
     assert ttl is not None and 98 <= ttl <= 100
 
 
+def test_incr_by_adds_and_tells_the_seconds_left_of_its_first_window(
+    store: Store, wait: Callable[[float], None]
+) -> None:
+    assert store.incr_by("count", 5, 100)[0] == 5
+    wait(1.1)
+    count, left = store.incr_by("count", 3, 1000)
+    assert count == 8 and 97 <= left <= 99
+    assert store.incr("count", 100) == 9
+
+
+@pytest.mark.parametrize("amount", [0, -1, True, 1.5])
+def test_incr_by_refuses_what_is_not_a_positive_whole_number(store: Store, amount: Any) -> None:
+    with pytest.raises(ValueError, match="amount"):
+        store.incr_by("count", amount, 60)
+    assert store.get("count") is None
+
+
 def test_ttl_reports_seconds_left(store: Store) -> None:
     store.set("code", "123456", 300)
     ttl = store.ttl("code")
@@ -182,6 +199,11 @@ def test_concurrent_incr_loses_no_update(store: Store) -> None:
     assert store.get("count") == "1000"
 
 
+def test_concurrent_incr_by_loses_no_update(store: Store) -> None:
+    results = all_at_once(20, lambda: [store.incr_by("count", 3, 60)[0] for _ in range(50)])
+    assert sorted(n for thread in results for n in thread) == list(range(3, 3001, 3))
+
+
 def test_add_counts_adds_to_named_counters(store: Store) -> None:
     assert store.counts("metrics") == {}
     store.add_counts("metrics", {"http:2xx": 1, "verify:valid": 2})
@@ -219,6 +241,7 @@ UNREACHABLE_CALLS: dict[str, Callable[[Store], object]] = {
     "delete": lambda s: s.delete("k"),
     "take": lambda s: s.take("k"),
     "incr": lambda s: s.incr("k", 60),
+    "incr_by": lambda s: s.incr_by("k", 2, 60),
     "ttl": lambda s: s.ttl("k"),
     "add_counts": lambda s: s.add_counts("k", {"a": 1}),
     "counts": lambda s: s.counts("k"),
