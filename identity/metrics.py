@@ -41,6 +41,13 @@ NAME = re.compile(r"[a-z_][a-z0-9_]*")
 LABEL_VALUE = re.compile(r"[A-Za-z0-9_.-]+")  # nothing to escape in the exposition format
 
 
+def _exposed(name: str, values: Mapping[str, str]) -> str:
+    """Return a series as the exposition format writes it: `x_total{kind="a",result="b"}`."""
+    if not values:
+        return name
+    return name + "{" + ",".join(f'{label}="{value}"' for label, value in values.items()) + "}"
+
+
 class Counter:
     """A counter with a fixed set of label values, each series exposed from zero on."""
 
@@ -55,26 +62,26 @@ class Counter:
             if not all(LABEL_VALUE.fullmatch(value) for value in values):
                 raise ValueError(f"label {label!r} has a value that would need escaping")
         self.name, self.help_text, self.labels = name, help_text, labels
+        # Every series named once, by its label values in the labels' order: counting is a lookup.
+        self._series = {
+            values: _exposed(name, dict(zip(labels, values, strict=True)))
+            for values in itertools.product(*labels.values())
+        }
         REGISTRY[name] = self
 
     def series(self, **values: str) -> str:
         """Return the series for these label values as exposed, e.g. `x_total{kind="a"}`."""
         if values.keys() != self.labels.keys():
             raise ValueError(f"{self.name} takes the labels {sorted(self.labels)}")
-        for label, value in values.items():
-            if value not in self.labels[label]:
-                raise ValueError(f"{self.name}: {label}={value!r} is not a known value")
-        if not values:
-            return self.name
-        return self.name + "{" + ",".join(f'{k}="{values[k]}"' for k in self.labels) + "}"
+        found = self._series.get(tuple(values[label] for label in self.labels))
+        if found is None:
+            label, value = next((k, v) for k, v in values.items() if v not in self.labels[k])
+            raise ValueError(f"{self.name}: {label}={value!r} is not a known value")
+        return found
 
     def every_series(self) -> list[str]:
         """Return every series of the counter, in a stable order."""
-        names = list(self.labels)
-        return [
-            self.series(**dict(zip(names, combination, strict=True)))
-            for combination in itertools.product(*self.labels.values())
-        ]
+        return list(self._series.values())
 
     def inc(self, amount: int = 1, **values: str) -> None:
         """Count amount events for these label values."""

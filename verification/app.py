@@ -6,6 +6,7 @@ app to identity.web.blueprints, verification.web.blueprints and identity.cli.com
 """
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -38,9 +39,25 @@ def templates_folder() -> Path:
     return checkout if checkout.is_dir() else Path(__file__).resolve().parent / "templates"
 
 
+class HawiyaFlask(Flask):
+    """Flask, asking once per function whether it is a coroutine (Flask asks on every call)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sync: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """Return func, or its synchronous wrapper if it is a coroutine function (Flask's rule)."""
+        try:
+            return self._sync[func]
+        except KeyError:
+            sync = self._sync[func] = super().ensure_sync(func)
+            return sync
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app from the defaults, HAWIYA_* variables and test_config; refuse bad settings."""
-    app = Flask(
+    app = HawiyaFlask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),
         template_folder=str(templates_folder()),

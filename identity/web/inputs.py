@@ -73,13 +73,32 @@ def _check_json(value: Any, depth: int = 0) -> None:
             _check_json(item, depth + 1)
 
 
+class _BoundedDecoder(json.JSONDecoder):
+    """JSON's decoder, with whole numbers bounded and NaN and Infinity refused."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(parse_int=_bounded_int, parse_constant=_not_json, **kwargs)
+
+
+_DECODER = _BoundedDecoder()  # built once: json.loads builds one for every call with arguments
+
+
+def _text(s: str | bytes) -> str:
+    """Return a JSON text as json.loads reads it: bytes in UTF-8, -16 or -32, by their start."""
+    return s.decode(json.detect_encoding(s), "surrogatepass") if isinstance(s, bytes) else s
+
+
 class BoundedJsonProvider(DefaultJSONProvider):
     """The app's JSON: requests are parsed with `loads`, which refuses what nothing can hold."""
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse JSON; raise ValueError when it is not JSON and a Refused when it is hostile."""
         try:
-            value = json.loads(s, parse_int=_bounded_int, parse_constant=_not_json, **kwargs)
+            value = (
+                _DECODER.decode(_text(s))
+                if not kwargs
+                else json.loads(s, cls=_BoundedDecoder, **kwargs)
+            )
         except RecursionError:
             raise JsonTooDeep() from None
         _check_json(value)
@@ -115,7 +134,8 @@ def refuse_unstorable_text() -> None:
     """Refuse a request whose path, query string or form fields hold unstorable text."""
     texts = [request.path]
     form = (request.form,) if request.mimetype in FORM_TYPES else ()  # a JSON body: not parsed
-    for multidict in (request.args, *form):
+    args = (request.args,) if request.query_string else ()
+    for multidict in (*args, *form):
         for key, values in multidict.lists():
             texts.append(key)
             texts.extend(values)
