@@ -1,8 +1,8 @@
 """QR rendering: segno (fixed mask, as identity.qr does, and with its mask search) beside qrcode.
 
-All on the same phone-ID URL: <PUBLIC_URL>/v/<JWS>, signed by identity.signing with a fresh
-key exactly as a card's QR is (identity.digital_id.credentials: our typ, issuer, claims and id
-length).
+All on the same phone-ID URL: <PUBLIC_URL>/v/<token in digits>, signed by identity.signing with
+a fresh key exactly as a card's QR is (identity.digital_id.credentials: our typ, issuer, claims,
+id length, and the status-list index with the most digits it can have).
 """
 
 import base64
@@ -31,16 +31,23 @@ def b64url(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def phone_url(base: str) -> str:
-    """Return a real phone-ID URL under base: the claims and header of a card's QR, signed."""
+LONGEST_URL = "https://check.hawiya.housing.gov.kw"  # 35 characters: the most PUBLIC_URL may be
+LARGEST_INDEX = 2**31 - 1  # the status index with the most digits
+
+
+def phone_url(base: str, *, dense: bool = True) -> str:
+    """Return a real phone-ID URL under base: the claims and header of a card's QR, signed.
+
+    `dense`: the token in digits, as the card shows it (credentials.numeric); otherwise the JWS.
+    """
     with tempfile.TemporaryDirectory() as folder:
         keys = Path(folder) / "keys"
         signing.create_key(keys)
         issued = int(time.time())
         claims = {"iss": signing.ISSUER, "sub": credentials.new_id(), "iat": issued,
-                  "exp": issued + 60}  # fmt: skip
+                  "exp": issued + 60, credentials.STATUS_CLAIM: LARGEST_INDEX}  # fmt: skip
         token = signing.load_ring(keys).sign(claims, credentials.PHONE_TYP)
-    return f"{base}/v/{token}"
+    return f"{base}/v/{credentials.numeric(token) if dense else token}"
 
 
 def document_url(seed: int = 11) -> str:
@@ -52,11 +59,22 @@ def version_row(label: str, url: str, error: str, goal: int) -> Row:
     """Report the version url needs at error against the design goal."""
     needed = qr.version(url, error)
     verdict = "met" if needed <= goal else "NOT met"
+    segments = qr.segments(url)
+    form = f", {len(segments[-1])} of them digits in numeric mode" if len(segments) > 1 else ""
     return (
         f"QR version, {label} at {error.upper()}",
         str(needed),
-        f"{len(url.encode())} bytes; goal ≤ {goal}: {verdict}",
+        f"{len(url)} characters{form}; room for {room(url, error)} more token characters in "
+        f"version {needed}; goal ≤ {goal}: {verdict}",
     )
+
+
+def room(url: str, error: str) -> int:
+    """Return how many more characters the token could have before the QR needs a version more."""
+    needed, dense, extra = qr.version(url, error), len(qr.segments(url)) > 1, 0
+    while qr.version(url + ("00" if dense else "A") * (extra + 1), error) == needed:
+        extra += 1
+    return extra
 
 
 def run() -> list[Row]:
@@ -65,7 +83,22 @@ def run() -> list[Row]:
     rows = [
         version_row("phone URL (local)", url, qr.PHONE_ERROR, qr.PHONE_MAX_VERSION),
         version_row(
-            "phone URL (public)", phone_url(PUBLIC_URL), qr.PHONE_ERROR, qr.PHONE_MAX_VERSION
+            "phone URL (public, 29 characters)",
+            phone_url(PUBLIC_URL),
+            qr.PHONE_ERROR,
+            qr.PHONE_MAX_VERSION,
+        ),
+        version_row(
+            "phone URL (public, 35 characters)",
+            phone_url(LONGEST_URL),
+            qr.PHONE_ERROR,
+            qr.PHONE_MAX_VERSION,
+        ),
+        version_row(
+            "phone URL (public, 29 characters), the token as a JWS in byte mode",
+            phone_url(PUBLIC_URL, dense=False),
+            qr.PHONE_ERROR,
+            qr.PHONE_MAX_VERSION,
         ),
         version_row("document URL", document_url(), qr.DOCUMENT_ERROR, qr.DOCUMENT_MAX_VERSION),
     ]

@@ -35,12 +35,14 @@ KINDS = ("id_card", "document")
 CHANNELS = ("page", "scan", "api")
 MAX_QR_TEXT = 4096
 # The two things a code of ours holds, in a URL or bare: a phone ID token (a compact JWS: three
-# base64url segments) or a document's reference. Nothing else is ours.
+# base64url segments) or its dense form of digits (credentials.numeric: longer than any
+# reference), or a document's reference. Nothing else is ours.
 COMPACT_JWS = r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"
+PHONE_TOKEN = f"{COMPACT_JWS}|[0-9]{{65,}}"
 REFERENCE = r"[A-Za-z0-9_-]{16,64}"
-BARE_TOKEN, BARE_REFERENCE = re.compile(COMPACT_JWS), re.compile(REFERENCE)
+BARE_TOKEN, BARE_REFERENCE = re.compile(PHONE_TOKEN), re.compile(REFERENCE)
 # The path of one of our URLs under its base: nothing that can leave the /v/ or /d/ path.
-OUR_PATH = re.compile(f"/v/({COMPACT_JWS})|/d/({REFERENCE})")
+OUR_PATH = re.compile(f"/v/({PHONE_TOKEN})|/d/({REFERENCE})")
 FRAMING = " \t\r\n"  # what may surround a scanned code: trimmed, never inside
 ASCII_FORBIDDEN = re.compile(r"[\x00-\x20\x7f]")  # controls, DEL and space
 # The statements of every scan, built once with bind parameters and run straight on the driver

@@ -24,6 +24,14 @@ from identity.register import fields
 ID_BYTES = 12  # 96 bits: 16 base64url characters, short enough to keep the QR small
 PHONE_TYP = "hwid"  # our own JOSE typ for the phone ID token
 PHONE_CLAIMS = ("iss", "sub", "iat", "exp")
+# The phone token's place in the status list (the credential's status index: list number =
+# sli // status_list.SIZE, at <PUBLIC_URL>/status/<number>), for a verifier without a connection.
+# One short claim rather than the draft's `status.status_list` {idx, uri}: the QR must stay small.
+STATUS_CLAIM = "sli"
+# The dense form of a phone token in its URL: each character as two digits, its code minus 45
+# (the SMART Health Cards numeric encoding), so the QR can hold it in numeric mode.
+NUMERIC_OFFSET = 45
+TOKEN_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 CREDENTIAL_TYP = "hwcred"  # our own JOSE typ for the app's long-lived credential token
 CREDENTIAL_LIFETIME = 30 * 86400  # seconds; its status is the status list's, read offline
 CREDENTIAL_CLAIMS = ("iss", "sub", "iat", "exp", "status")
@@ -140,9 +148,28 @@ def phone_token(credential: Credential, now: int | None = None) -> PhoneToken:
     """Sign a fresh phone token for a credential: `<PUBLIC_URL>/v/<JWS>`, valid QR_TTL seconds."""
     issued = int(time.time()) if now is None else now
     expires = issued + current_app.config["QR_TTL"]
-    claims = {"iss": signing.ISSUER, "sub": credential.id, "iat": issued, "exp": expires}
-    token = signing.sign(claims, PHONE_TYP)
+    claims = {
+        "iss": signing.ISSUER, "sub": credential.id, "iat": issued, "exp": expires,
+        STATUS_CLAIM: credential.status_index,
+    }  # fmt: skip
+    token = numeric(signing.sign(claims, PHONE_TYP))
     return PhoneToken(f"{current_app.config['PUBLIC_URL'].rstrip('/')}/v/{token}", expires)
+
+
+def numeric(token: str) -> str:
+    """Return a compact JWS in its dense form, two digits per character (see `from_numeric`)."""
+    return "".join(f"{ord(char) - NUMERIC_OFFSET:02d}" for char in token)
+
+
+def from_numeric(digits: str) -> str | None:
+    """Return the compact JWS of a token's dense form, or None when it is not one.
+
+    Each character has exactly one pair of digits, so a token keeps one spelling in this form.
+    """
+    if not (digits.isascii() and digits.isdigit()) or len(digits) % 2:
+        return None
+    token = "".join(chr(int(digits[i : i + 2]) + NUMERIC_OFFSET) for i in range(0, len(digits), 2))
+    return token if TOKEN_CHARACTERS.issuperset(token) else None
 
 
 @dataclass(frozen=True)
@@ -171,8 +198,16 @@ def credential_token(credential: Credential, now: int | None = None) -> Credenti
 def read_phone_token(token: str) -> dict[str, object]:
     """Return the verified claims of a phone token; raise signing.TokenRejected otherwise.
 
-    A phone token lives QR_TTL seconds: one that claims a longer life is invalid.
+    A phone token lives QR_TTL seconds: one that claims a longer life is invalid. It comes as
+    the compact JWS or in its dense form of digits (`numeric`).
     """
+    if isinstance(token, str) and token.isdigit():
+        if len(token) > 2 * signing.MAX_TOKEN_CHARS:  # before any work is spent on it
+            raise signing.TokenRejected("invalid", "oversized")
+        decoded = from_numeric(token)
+        if decoded is None:
+            raise signing.TokenRejected("invalid", "malformed")
+        token = decoded
     return signing.read(
         token, PHONE_TYP, signing.ISSUER, PHONE_CLAIMS, leeway=LEEWAY,
         max_lifetime=current_app.config["QR_TTL"],

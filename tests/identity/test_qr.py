@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import segno
 import zxingcpp
 from PIL import Image
 
@@ -17,7 +18,9 @@ from identity.models import Credential
 from tests.apps import make_app
 
 LOCAL_URL = "http://127.0.0.1:5000"
-PUBLIC_URL = "https://hawiya.housing.gov.kw"
+PUBLIC_URL = "https://hawiya.housing.gov.kw"  # 29 characters, https
+LONGEST_URL = "https://check.hawiya.housing.gov.kw"  # 35: the most HAWIYA_PUBLIC_URL may be
+LARGEST_INDEX = 2**31 - 1  # the status index of the 2,147,483,647th credential: the most digits
 
 
 def b64url(raw: bytes) -> str:
@@ -28,14 +31,15 @@ def real_phone_url(base: str, tmp: Path) -> str:
     """A phone ID URL exactly as the card shows it: a real ES256 token from a real key."""
     app = make_app(tmp, PUBLIC_URL=base)
     with app.app_context():
-        return credentials.phone_token(Credential(id=credentials.new_id())).url
+        credential = Credential(id=credentials.new_id(), status_index=LARGEST_INDEX)
+        return credentials.phone_token(credential).url
 
 
 def document_url(seed: int = 11) -> str:
     return f"{PUBLIC_URL}/d/{b64url(random.Random(seed).randbytes(16))}"
 
 
-@pytest.fixture(params=[LOCAL_URL, PUBLIC_URL], ids=["local", "public"])
+@pytest.fixture(params=[LOCAL_URL, PUBLIC_URL, LONGEST_URL], ids=["local", "public", "longest"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return real_phone_url(request.param, tmp_path)
 
@@ -58,15 +62,39 @@ def extra(barcode: zxingcpp.Barcode) -> dict[str, object]:
     return details
 
 
-def test_the_phone_token_carries_nothing_personal_and_lives_a_minute(url: str) -> None:
-    header, claims, signature = url.rsplit("/", 1)[1].split(".")
+def test_the_phone_token_carries_nothing_personal_its_status_list_place_and_lives_a_minute(
+    url: str,
+) -> None:
+    token = credentials.from_numeric(url.rsplit("/", 1)[1])
+    assert token is not None
+    header, claims, signature = token.split(".")
     decoded = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
     assert set(decoded) == {"alg", "typ", "kid"} and len(decoded["kid"]) == 43
     payload = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))
-    assert set(payload) == {"iss", "sub", "iat", "exp"}
+    assert set(payload) == {"iss", "sub", "iat", "exp", "sli"}
     assert len(payload["sub"]) == 16  # 96 random bits
+    assert payload["sli"] == LARGEST_INDEX
     assert payload["exp"] - payload["iat"] == 60
     assert len(signature) == 86
+
+
+def test_the_dense_form_holds_the_token_in_a_numeric_segment_a_sixth_smaller(url: str) -> None:
+    prefix, digits = qr.segments(url)
+    assert prefix.endswith("/v/") and digits.isdigit()
+    in_bytes = segno.make_qr(url, error="m", boost_error=False, mode="byte")
+    assert qr.version(url, qr.PHONE_ERROR) < int(in_bytes.version)
+    # The same token as a JWS, in bytes as before: the dense form is smaller still.
+    as_jws = f"{prefix}{credentials.from_numeric(digits)}"
+    assert qr.version(url, qr.PHONE_ERROR) < qr.version(as_jws, qr.PHONE_ERROR)
+
+
+def test_only_a_long_run_of_digits_at_the_end_gets_a_segment_of_its_own() -> None:
+    assert qr.segments("https://x.example/v/" + "1" * 30) == ["https://x.example/v/", "1" * 30]
+    assert qr.segments("https://x.example:5000/d/12") == ["https://x.example:5000/d/12"]
+    assert qr.segments("1" * 40) == ["1" * 40]
+    assert qr.segments("https://x.example/" + "1" * 30 + "a") == [
+        "https://x.example/" + "1" * 30 + "a"
+    ]
 
 
 def test_phone_url_round_trips_at_m(url: str) -> None:

@@ -110,6 +110,20 @@ def test_a_bare_token_works_like_the_url(world: Flask) -> None:
     assert verify(world, make_agency(world), token).json["result"] == "valid"
 
 
+def test_the_token_as_a_jws_works_as_its_dense_form_does(world: Flask) -> None:
+    """The URL the QR holds has the token in digits; `<PUBLIC_URL>/v/<JWS>` is accepted too."""
+    url = phone_url(world)
+    base, _, digits = url.rpartition("/")
+    assert digits.isdigit()
+    jws = credentials.from_numeric(digits)
+    assert jws is not None and jws.count(".") == 2
+    key = make_agency(world)
+    for text in (url, digits, f"{base}/{jws}", jws):
+        assert verify(world, key, text).json["result"] == "valid", text
+    assert world.test_client().get(f"/v/{jws}").status_code == 200
+    assert "valid" in world.test_client().get(f"/v/{digits}").text
+
+
 @pytest.mark.parametrize(
     "scope",
     ["", "name", "status", "civil_id,phone", "name,status,category", ALL_SCOPES],

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet, KeySetSerialization
 from PIL import Image
+from sqlalchemy import select
 
 from identity import db, qr, signing
 from identity.digital_id import credentials
@@ -34,8 +35,15 @@ def browser(app: Flask) -> FlaskClient:
     return web_sign_in(app)
 
 
+def token_of(url: str) -> str:
+    """The compact JWS of a card's QR URL (its dense form of digits, decoded)."""
+    token = credentials.from_numeric(url.rsplit("/", 1)[1])
+    assert token is not None
+    return token
+
+
 def claims_of(url: str) -> dict[str, Any]:
-    payload = url.rsplit("/", 1)[1].split(".")[1]
+    payload = token_of(url).split(".")[1]
     return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
 
 
@@ -63,13 +71,20 @@ def test_the_qr_decodes_and_verifies_with_an_independent_jose_library(
     [barcode] = zxingcpp.read_barcodes(Image.open(io.BytesIO(qr.png(state["qr"]))))
     assert barcode.text == state["qr"]
     assert barcode.text.startswith(app.config["PUBLIC_URL"] + "/v/")
-    token = barcode.text.rsplit("/", 1)[1]
+    digits = barcode.text.rsplit("/", 1)[1]
+    # The dense form, read as any verifier would (two digits per character, plus 45), not by ours.
+    token = "".join(chr(int(digits[i : i + 2]) + 45) for i in range(0, len(digits), 2))
     key_set = KeySet.import_key_set(
         cast(KeySetSerialization, browser.get("/.well-known/jwks.json").json)
     )
     verified = jose_jwt.decode(token, key_set, algorithms=["ES256"])
     assert verified.header["typ"] == credentials.PHONE_TYP
     assert verified.claims["exp"] - verified.claims["iat"] == app.config["QR_TTL"]
+    with app.app_context():
+        credential = db.session().scalar(
+            select(Credential).where(Credential.id == verified.claims["sub"])
+        )
+        assert credential is not None and verified.claims["sli"] == credential.status_index
     assert qr.version(state["qr"], qr.PHONE_ERROR) <= qr.PHONE_MAX_VERSION
 
 
@@ -126,11 +141,20 @@ def test_scanning_shows_the_live_verdict_with_the_name(app: Flask, browser: Flas
 
 def test_a_tampered_token_is_not_genuine(app: Flask, browser: FlaskClient) -> None:
     url = browser.get("/me/card.json", headers={"Accept": "application/json"}).json["qr"]
-    head, _payload, signature = url.rsplit("/", 1)[1].split(".")
+    head, _payload, signature = token_of(url).split(".")
     claims = claims_of(url)
     claims["exp"] += 3600
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     assert scan(app.test_client(), f"/v/{head}.{forged}.{signature}") == "invalid"
+    dense = credentials.numeric(f"{head}.{forged}.{signature}")
+    assert scan(app.test_client(), f"/v/{dense}") == "invalid"
+    # The genuine dense form with one pair changed: another character, not our signature.
+    genuine = url.rsplit("/", 1)[1]
+    changed = genuine[:-2] + ("12" if genuine[-2:] != "12" else "13")
+    assert scan(app.test_client(), f"/v/{changed}") == "invalid"
+    # Not a dense form at all: an odd count, a pair past "z", a pair that is no token character.
+    for digits in (genuine[:-1], genuine[:-2] + "99", genuine[:-2] + "02"):
+        assert scan(app.test_client(), f"/v/{digits}") == "invalid"
     assert scan(app.test_client(), "/v/not-a-token") == "invalid"
     assert scan(app.test_client(), "/v/" + "a" * 5000) == "invalid"
 
