@@ -25,22 +25,16 @@ MAX_LEASE = 20  # requests in one lease, whatever the limit
 LEASES_EXTENSION = "hawiya.rate-leases"
 
 
-def hit(bucket: str, limit: int, window: int, *, fail_open: bool = False) -> None:
+def hit(bucket: str, limit: int, window: int) -> None:
     """Count one request in `bucket`; refuse with 429 and Retry-After past `limit` per window.
 
-    When the store cannot be reached the request is refused (StoreUnavailable, a 503), unless
-    `fail_open`: then it goes on uncounted. Only limits that share out capacity may fail open;
-    a limit that stops guessing (codes, passwords, document numbers) must fail closed.
+    When the store cannot be reached the request is refused (StoreUnavailable, a 503): a limit
+    that stops guessing (codes, passwords, document numbers) fails closed. Only `share`, for a
+    capacity shared out, goes on uncounted.
     """
     key = f"rl:{bucket}"
     store = get_store()
-    try:
-        count = store.incr(key, window)
-    except StoreUnavailable:
-        if not fail_open:
-            raise
-        log.warning("rate limit %s not counted: the store is unreachable", bucket)
-        return
+    count = store.incr(key, window)
     if count > limit:
         raise TooManyRequests(retry_after=max(store.ttl(key) or window, 1))
 
@@ -70,7 +64,7 @@ class Leases:
         """Admit one request of `bucket` from its lease, taking a new lease when it is spent.
 
         Refuses with 429 when the window's limit is reached; goes on uncounted while the store
-        is unreachable (a shared capacity fails open, as `hit(fail_open=True)`).
+        is unreachable: a shared capacity fails open, unlike `hit`.
         """
         now = time.monotonic()
         with self._lock:

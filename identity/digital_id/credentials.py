@@ -145,7 +145,7 @@ class PhoneToken:
 
 
 def phone_token(credential: Credential, now: int | None = None) -> PhoneToken:
-    """Sign a fresh phone token for a credential: `<PUBLIC_URL>/v/<JWS>`, valid QR_TTL seconds."""
+    """Sign a fresh phone token: `<PUBLIC_URL>/v/<the JWS in digits>`, valid QR_TTL seconds."""
     issued = int(time.time()) if now is None else now
     expires = issued + current_app.config["QR_TTL"]
     claims = {
